@@ -125,11 +125,8 @@ func (r *ConnectRequest) Decode(d *Decoder) {
 	r.TimeOut = d.Int()
 	r.SessionID = d.Long()
 	r.Passwd = d.Buffer()
-	if d.Err() == nil && d.Remaining() == 0 {
-		r.OldClient = true
-		return
-	}
-	r.ReadOnly = d.Bool()
+	r.OldClient = d.Err() == nil && d.Remaining() == 0
+	r.ReadOnly = !r.OldClient && d.Bool()
 }
 
 // ConnectResponse answers a ConnectRequest.
@@ -160,11 +157,8 @@ func (r *ConnectResponse) Decode(d *Decoder) {
 	r.TimeOut = d.Int()
 	r.SessionID = d.Long()
 	r.Passwd = d.Buffer()
-	if d.Err() == nil && d.Remaining() == 0 {
-		r.OldClient = true
-		return
-	}
-	r.ReadOnly = d.Bool()
+	r.OldClient = d.Err() == nil && d.Remaining() == 0
+	r.ReadOnly = !r.OldClient && d.Bool()
 }
 
 // RequestHeader precedes every request after the handshake.
