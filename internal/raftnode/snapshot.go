@@ -1,0 +1,401 @@
+package raftnode
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/fileutil"
+	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// Snapshot file format (all integers big-endian):
+//
+//	header  magic "CRLSNAP1" | term u64 | index u64 | confStateLen u32 | confState (raftpb.ConfState)
+//	body    the state machine's WriteSnapshot output, streamed
+//	trailer bodyLen u64 | crc u32 | magic "CRLSEND1"
+//
+// crc is CRC-32C (Castagnoli) of every byte before it (header, body and
+// bodyLen). A file whose trailer is missing, whose lengths disagree with the
+// file size, or whose checksum does not match is rejected as a whole.
+const (
+	snapMagic      = "CRLSNAP1"
+	snapEndMagic   = "CRLSEND1"
+	snapSuffix     = ".snap"
+	snapFixedHdr   = 8 + 8 + 8 + 4
+	snapTrailerLen = 8 + 4 + 8
+	maxConfState   = 1 << 20
+)
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// snapFile is a snapshot file in the snap directory.
+type snapFile struct {
+	name        string
+	term, index uint64
+}
+
+func snapName(term, index uint64) string {
+	return fmt.Sprintf("%016x-%016x%s", term, index, snapSuffix)
+}
+
+func parseSnapName(name string) (term, index uint64, ok bool) {
+	if len(name) != 16+1+16+len(snapSuffix) || !strings.HasSuffix(name, snapSuffix) {
+		return 0, 0, false
+	}
+	if _, err := fmt.Sscanf(name, "%016x-%016x.snap", &term, &index); err != nil {
+		return 0, 0, false
+	}
+	return term, index, snapName(term, index) == name
+}
+
+// listSnaps returns the snapshot files in dir, newest (highest index) first.
+func listSnaps(dir string) ([]snapFile, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []snapFile
+	for _, de := range des {
+		if term, index, ok := parseSnapName(de.Name()); ok && de.Type().IsRegular() {
+			out = append(out, snapFile{name: de.Name(), term: term, index: index})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].index != out[j].index {
+			return out[i].index > out[j].index
+		}
+		return out[i].term > out[j].term
+	})
+	return out, nil
+}
+
+// countingWriter counts and checksums what passes through it.
+type countingWriter struct {
+	w   io.Writer
+	h   hash.Hash32
+	n   int64
+	err error
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	c.err = err
+	return n, err
+}
+
+// writeSnapshotFile streams sm's state into dir/<term>-<index>.snap via a
+// temporary file, fsync, rename and directory fsync. On error the temporary
+// file is removed and no snapshot file is left behind.
+func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, sm StateMachine) (name string, size int64, err error) {
+	name = snapName(term, index)
+	final := filepath.Join(dir, name)
+	tmp := final + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, fileutil.PrivateFileMode)
+	if err != nil {
+		return "", 0, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 256<<10)
+	cw := &countingWriter{w: bw, h: crc32.New(crc32c)}
+
+	csb, err := cs.Marshal()
+	if err != nil {
+		return "", 0, err
+	}
+	hdr := make([]byte, snapFixedHdr, snapFixedHdr+len(csb))
+	copy(hdr, snapMagic)
+	binary.BigEndian.PutUint64(hdr[8:], term)
+	binary.BigEndian.PutUint64(hdr[16:], index)
+	binary.BigEndian.PutUint32(hdr[24:], uint32(len(csb)))
+	hdr = append(hdr, csb...)
+	if _, err = cw.Write(hdr); err != nil {
+		return "", 0, err
+	}
+	hdrLen := cw.n
+	if err = sm.WriteSnapshot(cw); err != nil {
+		return "", 0, fmt.Errorf("state machine WriteSnapshot: %w", err)
+	}
+	if cw.err != nil {
+		return "", 0, cw.err
+	}
+	var tr [snapTrailerLen]byte
+	binary.BigEndian.PutUint64(tr[0:], uint64(cw.n-hdrLen))
+	cw.h.Write(tr[:8])
+	binary.BigEndian.PutUint32(tr[8:], cw.h.Sum32())
+	copy(tr[12:], snapEndMagic)
+	if _, err = bw.Write(tr[:]); err != nil {
+		return "", 0, err
+	}
+	if err = bw.Flush(); err != nil {
+		return "", 0, err
+	}
+	if err = fileutil.Fsync(f); err != nil {
+		return "", 0, err
+	}
+	size = cw.n + snapTrailerLen
+	if err = f.Close(); err != nil {
+		return "", 0, err
+	}
+	if err = os.Rename(tmp, final); err != nil {
+		return "", 0, err
+	}
+	if err = syncDir(dir); err != nil {
+		return "", 0, err
+	}
+	return name, size, nil
+}
+
+// snapInfo is what verifySnapshotFile learns about a valid snapshot file.
+type snapInfo struct {
+	term, index uint64
+	confState   raftpb.ConfState
+	bodyOff     int64
+	bodyLen     int64
+	crc         uint32
+}
+
+// verifySnapshotFile reads the whole file at path, checks its framing and
+// checksum, and that the header agrees with the file name.
+func verifySnapshotFile(path string) (snapInfo, error) {
+	var si snapInfo
+	f, err := os.Open(path)
+	if err != nil {
+		return si, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return si, err
+	}
+	size := st.Size()
+	if size < snapFixedHdr+snapTrailerLen {
+		return si, fmt.Errorf("snapshot %s: truncated (%d bytes)", path, size)
+	}
+	var tr [snapTrailerLen]byte
+	if _, err := f.ReadAt(tr[:], size-snapTrailerLen); err != nil {
+		return si, fmt.Errorf("snapshot %s: reading trailer: %w", path, err)
+	}
+	if string(tr[12:]) != snapEndMagic {
+		return si, fmt.Errorf("snapshot %s: bad trailer magic at offset %d (torn write?)", path, size-snapTrailerLen+12)
+	}
+	hdr := make([]byte, snapFixedHdr)
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		return si, fmt.Errorf("snapshot %s: reading header: %w", path, err)
+	}
+	if string(hdr[:8]) != snapMagic {
+		return si, fmt.Errorf("snapshot %s: bad header magic at offset 0", path)
+	}
+	si.term = binary.BigEndian.Uint64(hdr[8:])
+	si.index = binary.BigEndian.Uint64(hdr[16:])
+	csLen := int64(binary.BigEndian.Uint32(hdr[24:]))
+	si.bodyLen = int64(binary.BigEndian.Uint64(tr[0:]))
+	si.bodyOff = snapFixedHdr + csLen
+	if csLen > maxConfState || si.bodyLen < 0 || si.bodyOff+si.bodyLen+snapTrailerLen != size {
+		return si, fmt.Errorf("snapshot %s: lengths (confState %d, body %d) disagree with file size %d", path, csLen, si.bodyLen, size)
+	}
+	h := crc32.New(crc32c)
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size-snapTrailerLen+8)); err != nil {
+		return si, fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	si.crc = binary.BigEndian.Uint32(tr[8:])
+	if got := h.Sum32(); got != si.crc {
+		return si, fmt.Errorf("snapshot %s: checksum mismatch (crc32c %08x, trailer says %08x)", path, got, si.crc)
+	}
+	csb := make([]byte, csLen)
+	if _, err := f.ReadAt(csb, snapFixedHdr); err != nil {
+		return si, fmt.Errorf("snapshot %s: %w", path, err)
+	}
+	if err := si.confState.Unmarshal(csb); err != nil {
+		return si, fmt.Errorf("snapshot %s: confState at offset %d: %w", path, snapFixedHdr, err)
+	}
+	if term, index, ok := parseSnapName(filepath.Base(path)); !ok || term != si.term || index != si.index {
+		return si, fmt.Errorf("snapshot %s: header says term %d index %d, not what the file name says", path, si.term, si.index)
+	}
+	return si, nil
+}
+
+// restoreSnapshotFile streams the body of a verified snapshot file into sm.
+// The body is checksummed again as it is read, so a file that changed after
+// verification is detected (Start then fails: sm holds a partial state).
+func restoreSnapshotFile(path string, si snapInfo, sm StateMachine) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := crc32.New(crc32c)
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, si.bodyOff)); err != nil {
+		return err
+	}
+	body := io.TeeReader(bufio.NewReaderSize(io.NewSectionReader(f, si.bodyOff, si.bodyLen), 256<<10), h)
+	if err := sm.RestoreSnapshot(si.index, body); err != nil {
+		return fmt.Errorf("state machine RestoreSnapshot from %s: %w", path, err)
+	}
+	// Whatever the state machine did not read still counts for the checksum.
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		return err
+	}
+	var lenb [8]byte
+	binary.BigEndian.PutUint64(lenb[:], uint64(si.bodyLen))
+	h.Write(lenb[:])
+	if h.Sum32() != si.crc {
+		return fmt.Errorf("%w: snapshot %s changed while being restored (checksum mismatch)", ErrCorrupt, path)
+	}
+	return nil
+}
+
+// loadSnapshot picks the newest snapshot file that is recorded in the WAL
+// (known: index -> term) and intact. Intact files that the WAL does not know,
+// newer than the chosen one, were written just before a crash and are removed;
+// damaged files are renamed to *.broken and skipped. It returns ok=false when no
+// usable snapshot exists.
+func (n *Node) loadSnapshot(dir string, known map[uint64]uint64) (sf snapFile, si snapInfo, ok bool, err error) {
+	snaps, err := listSnaps(dir)
+	if err != nil {
+		return sf, si, false, err
+	}
+	lg := n.lg
+	for _, s := range snaps {
+		path := filepath.Join(dir, s.name)
+		if term, rec := known[s.index]; !rec || term != s.term {
+			if !ok {
+				lg.Warn("removing snapshot file not recorded in the WAL (crash before it was recorded)", "file", path)
+				if err := os.Remove(path); err != nil {
+					return sf, si, false, err
+				}
+			}
+			continue
+		}
+		if ok {
+			continue
+		}
+		info, verr := verifySnapshotFile(path)
+		if verr != nil {
+			lg.Error("skipping damaged snapshot file; falling back to an older one", "file", path, "err", verr)
+			if err := os.Rename(path, path+".broken"); err != nil {
+				return sf, si, false, err
+			}
+			continue
+		}
+		sf, si, ok = s, info, true
+	}
+	if err := syncDir(dir); err != nil {
+		return sf, si, false, err
+	}
+	return sf, si, ok, nil
+}
+
+// removeTmpFiles deletes leftovers of interrupted snapshot writes.
+func removeTmpFiles(dir string) error {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, de := range des {
+		if strings.HasSuffix(de.Name(), snapSuffix+".tmp") {
+			if err := os.Remove(filepath.Join(dir, de.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// syncDir fsyncs a directory so renames and removals in it are durable.
+func syncDir(dir string) error {
+	d, err := fileutil.OpenDir(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return fileutil.Fsync(d)
+}
+
+// maybeSnapshot writes a snapshot once SnapshotCount entries have been applied
+// since the last one, records it in the WAL, compacts raft's in-memory log and
+// purges files no longer needed. It returns false after a fatal WAL error.
+func (n *Node) maybeSnapshot() bool {
+	applied := n.applied.Load()
+	if applied-n.snapAttempt < n.cfg.SnapshotCount {
+		return true
+	}
+	n.snapAttempt = applied
+	t0 := time.Now()
+	name, size, err := writeSnapshotFile(n.snapDir, n.appliedTerm, applied, n.confState, n.sm)
+	if err != nil {
+		// Nothing is lost: the WAL still holds every entry. Retry later.
+		n.lg.Error("writing snapshot failed; retrying after SnapshotCount more entries", "index", applied, "err", err)
+		return true
+	}
+	cs := n.confState
+	if err := n.w.SaveSnapshot(walpb.Snapshot{Index: applied, Term: n.appliedTerm, ConfState: &cs}); err != nil {
+		return n.fatal("WAL snapshot record failed", err)
+	}
+	n.snapIndex = applied
+	if _, err := n.ms.CreateSnapshot(applied, &cs, []byte(name)); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
+		n.lg.Error("raft storage CreateSnapshot failed", "index", applied, "err", err)
+	}
+	if applied > catchUpEntries {
+		if err := n.ms.Compact(applied - catchUpEntries); err != nil && !errors.Is(err, raft.ErrCompacted) {
+			n.lg.Error("raft storage Compact failed", "index", applied-catchUpEntries, "err", err)
+		}
+	}
+	n.lg.Info("snapshot saved", "file", name, "index", applied, "term", n.appliedTerm, "bytes", size, "took", time.Since(t0))
+	if err := n.purge(); err != nil {
+		n.lg.Error("purging old snapshots and WAL segments failed", "err", err)
+	}
+	return true
+}
+
+// purge keeps the newest SnapshotRetain snapshot files and deletes older ones,
+// then deletes the WAL segments that only hold entries before the oldest
+// snapshot kept (so start-up can fall back to any kept snapshot).
+func (n *Node) purge() error {
+	snaps, err := listSnaps(n.snapDir)
+	if err != nil {
+		return err
+	}
+	if len(snaps) == 0 {
+		return nil
+	}
+	keep := min(n.cfg.SnapshotRetain, len(snaps))
+	oldest := snaps[keep-1].index
+	for _, s := range snaps[keep:] {
+		p := filepath.Join(n.snapDir, s.name)
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+		n.lg.Info("purged snapshot", "file", p)
+	}
+	if len(snaps) > keep {
+		if err := syncDir(n.snapDir); err != nil {
+			return err
+		}
+	}
+	if err := n.w.ReleaseLockTo(oldest); err != nil {
+		return err
+	}
+	return purgeWAL(n.lg, n.walDir, oldest)
+}

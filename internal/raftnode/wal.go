@@ -1,0 +1,148 @@
+package raftnode
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"go.etcd.io/etcd/server/v3/storage/wal"
+	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+)
+
+// walMetaFormat is the metadata recorded at the head of every WAL segment.
+const walMetaFormat = "corral-raftnode/1 id=%016x"
+
+func walMetadata(id uint64) []byte { return fmt.Appendf(nil, walMetaFormat, id) }
+
+func parseWALMetadata(b []byte) (id uint64, err error) {
+	if _, err := fmt.Sscanf(string(b), walMetaFormat, &id); err != nil {
+		return 0, fmt.Errorf("unrecognised WAL metadata %q", b)
+	}
+	return id, nil
+}
+
+// walState is what replaying the WAL yields.
+type walState struct {
+	w    *wal.WAL
+	id   uint64
+	hs   raftpb.HardState
+	ents []raftpb.Entry
+}
+
+// openWAL opens the WAL in dir for appending, positioned at snap, and reads
+// all records after it. A torn tail of the last segment (io.ErrUnexpectedEOF)
+// is repaired once with wal.Repair; any other error is returned wrapped in
+// ErrCorrupt, naming the directory and, through the WAL's own message, the
+// segment file and offset.
+func openWAL(lg *slog.Logger, zl *zap.Logger, dir string, snap walpb.Snapshot) (walState, error) {
+	for attempt := 0; ; attempt++ {
+		w, err := wal.Open(zl, dir, snap)
+		if err != nil {
+			return walState{}, fmt.Errorf("%w: opening WAL in %s at snapshot index %d: %v", ErrCorrupt, dir, snap.Index, err)
+		}
+		meta, hs, ents, err := w.ReadAll()
+		if err == nil {
+			id, perr := parseWALMetadata(meta)
+			if perr != nil {
+				w.Close()
+				return walState{}, fmt.Errorf("%w: WAL in %s: %v", ErrCorrupt, dir, perr)
+			}
+			return walState{w: w, id: id, hs: hs, ents: ents}, nil
+		}
+		w.Close()
+		if !errors.Is(err, io.ErrUnexpectedEOF) || attempt > 0 {
+			return walState{}, fmt.Errorf("%w: reading WAL in %s: %v", ErrCorrupt, dir, err)
+		}
+		lg.Warn("WAL ends in a torn record (write interrupted before fsync); truncating the last segment after its last complete record",
+			"dir", dir, "err", err)
+		if !wal.Repair(zl, dir) {
+			return walState{}, fmt.Errorf("%w: WAL in %s: torn tail could not be repaired: %v", ErrCorrupt, dir, err)
+		}
+		logRepair(lg, dir)
+	}
+}
+
+// walSegment is a WAL segment file name and its parsed fields.
+type walSegment struct {
+	name       string
+	seq, index uint64
+}
+
+func listWALSegments(dir string) ([]walSegment, error) {
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var segs []walSegment
+	for _, de := range des {
+		var s walSegment
+		if _, err := fmt.Sscanf(de.Name(), "%016x-%016x.wal", &s.seq, &s.index); err != nil ||
+			de.Name() != fmt.Sprintf("%016x-%016x.wal", s.seq, s.index) {
+			continue
+		}
+		s.name = de.Name()
+		segs = append(segs, s)
+	}
+	sort.Slice(segs, func(i, j int) bool { return segs[i].seq < segs[j].seq })
+	return segs, nil
+}
+
+// purgeWAL removes the WAL segments that hold nothing at or after index:
+// every segment before the last one whose first index is <= index (the
+// segment wal.Open(index) starts reading from). The caller must have
+// released the WAL's locks on them (wal.ReleaseLockTo).
+func purgeWAL(lg *slog.Logger, dir string, index uint64) error {
+	segs, err := listWALSegments(dir)
+	if err != nil {
+		return err
+	}
+	keep := -1
+	for i := len(segs) - 1; i >= 0; i-- {
+		if segs[i].index <= index {
+			keep = i
+			break
+		}
+	}
+	if keep <= 0 {
+		return nil
+	}
+	for _, s := range segs[:keep] {
+		p := filepath.Join(dir, s.name)
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+		lg.Info("purged WAL segment", "file", p)
+	}
+	return syncDir(dir)
+}
+
+// logRepair reports what wal.Repair cut from the last segment: the new end
+// and how far non-zero bytes reached in the original (kept as .broken). A
+// torn write leaves only the unsynced tail of the last write; a long
+// discarded span deserves an operator's look.
+func logRepair(lg *slog.Logger, dir string) {
+	segs, err := listWALSegments(dir)
+	if err != nil || len(segs) == 0 {
+		lg.Warn("WAL repaired", "dir", dir)
+		return
+	}
+	p := filepath.Join(dir, segs[len(segs)-1].name)
+	st, err := os.Stat(p)
+	if err != nil {
+		lg.Warn("WAL repaired", "file", p)
+		return
+	}
+	end := int64(-1)
+	if b, err := os.ReadFile(p + ".broken"); err == nil {
+		for end = int64(len(b)) - 1; end >= 0 && b[end] == 0; end-- {
+		}
+	}
+	lg.Warn("WAL repaired: last segment truncated after its last complete record; original kept as .broken",
+		"file", p, "truncatedAt", st.Size(), "discardedNonZeroBytesUpTo", end+1)
+}
