@@ -88,7 +88,7 @@ const (
 	DefaultMaxBuffer              = 0xfffff
 	DefaultMaxOutstanding         = 1000
 	DefaultMaxSendQueueBytes      = 16 << 20
-	DefaultContainerCheckInterval = 60 * time.Second
+	DefaultContainerCheckInterval = 5 * time.Second // ZooKeeper: 60s; the candidate index makes a check cheap
 	DefaultContainerMaxPerMinute  = 10000
 	DefaultSnapshotCount          = 100000
 	DefaultSnapshotRetain         = 3

@@ -42,7 +42,7 @@ func TestDefault(t *testing.T) {
 		ClientAddr: "0.0.0.0:2181", DataDir: "./corral-data", TickTime: 2 * time.Second,
 		MinSessionTimeout: 4 * time.Second, MaxSessionTimeout: 40 * time.Second,
 		MaxClientCnxns: 1000, MaxConnections: 10000, MaxBuffer: 0xfffff, MaxOutstanding: 1000,
-		MaxSendQueueBytes: 16 << 20, ContainerCheckInterval: time.Minute, ContainerMaxPerMinute: 10000,
+		MaxSendQueueBytes: 16 << 20, ContainerCheckInterval: 5 * time.Second, ContainerMaxPerMinute: 10000,
 		FourLetterWords: []string{"ruok", "srvr", "stat", "mntr", "conf", "isro", "dirs", "envi"},
 		SnapshotCount:   100000, SnapshotRetain: 3, LogLevel: "info", LogFormat: "text", ID: 1,
 	}
@@ -468,7 +468,7 @@ func TestDump(t *testing.T) {
 	}
 	for _, l := range []string{"clientPortAddress=127.0.0.1", "maxCnxns=10000", "jute.maxbuffer=1048575",
 		"snapCount=100000", "autopurge.snapRetainCount=3", "4lw.commands.whitelist=ruok,srvr,stat,mntr,conf,isro,dirs,envi",
-		"znode.container.checkIntervalMs=60000", "server.2=b:2888", "server.1=a:2888"} {
+		"znode.container.checkIntervalMs=5000", "server.2=b:2888", "server.1=a:2888"} {
 		if !strings.Contains(got, "\n"+l+"\n") {
 			t.Errorf("Dump lacks %q:\n%s", l, got)
 		}

@@ -47,9 +47,6 @@ func TestInteropReference(t *testing.T) {
 // TestInteropCorral runs the suite against a freshly built `corral server`.
 // While the server is not there yet, CORRAL_INTEROP_PENDING=1 skips it.
 func TestInteropCorral(t *testing.T) {
-	if os.Getenv("CORRAL_INTEROP_PENDING") == "1" {
-		t.Skip("CORRAL_INTEROP_PENDING=1: corral server not ready for the interop suite yet")
-	}
 	p := corralproc.Start(t)
 	runSuite(t, p.Addr())
 }

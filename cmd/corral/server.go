@@ -1,0 +1,112 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/corral-io/corral/internal/config"
+	"github.com/corral-io/corral/internal/server"
+	"github.com/spf13/cobra"
+)
+
+func serverCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a corral member",
+		Long: `Run a corral member. With no flags it serves ZooKeeper clients on 0.0.0.0:2181 and
+keeps its data in ./corral-data. Settings come from flags, then CORRAL_* environment
+variables, then a zoo.cfg-style file given with --config, then built-in defaults.`,
+		Example: `  corral server
+  corral server --client-addr 127.0.0.1:2181 --data-dir /var/lib/corral
+  corral server --config /etc/zookeeper/conf/zoo.cfg`,
+		Args: cobra.NoArgs,
+	}
+	cfg := config.Default()
+	config.Bind(cmd.Flags(), &cfg)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, warnings, err := config.Load(cmd.Flags(), os.LookupEnv)
+		if err != nil {
+			return err
+		}
+		if err := c.Validate(); err != nil {
+			return err
+		}
+		log := newLogger(c.LogLevel, c.LogFormat)
+		slog.SetDefault(log)
+		for _, w := range warnings {
+			log.Warn(w)
+		}
+		return runServer(c, log)
+	}
+	return cmd
+}
+
+func runServer(c config.Server, log *slog.Logger) error {
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir %s: %w", c.DataDir, err)
+	}
+	srv, err := server.New(server.Config{
+		ID:                     c.ID,
+		ClientAddr:             c.ClientAddr,
+		DataDir:                c.DataDir,
+		TickTime:               c.TickTime,
+		MinSessionTimeout:      c.MinSessionTimeout,
+		MaxSessionTimeout:      c.MaxSessionTimeout,
+		MaxClientCnxns:         c.MaxClientCnxns,
+		MaxConnections:         c.MaxConnections,
+		MaxBuffer:              c.MaxBuffer,
+		MaxOutstanding:         c.MaxOutstanding,
+		MaxSendQueueBytes:      c.MaxSendQueueBytes,
+		ContainerCheckInterval: c.ContainerCheckInterval,
+		ContainerMaxPerMinute:  c.ContainerMaxPerMinute,
+		ContainerMaxNeverUsed:  c.ContainerMaxNeverUsed,
+		FourLetterWords:        c.FourLetterWords,
+		SnapshotCount:          c.SnapshotCount,
+		SnapshotRetain:         c.SnapshotRetain,
+		ConfDump:               c.Dump(0, 0),
+		Logger:                 log,
+	})
+	if err != nil {
+		return err
+	}
+	if err := srv.Listen(); err != nil {
+		srv.Close()
+		return err
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve() }()
+	select {
+	case sig := <-sigs:
+		log.Info("shutting down", "signal", sig.String())
+		srv.Close()
+		return nil
+	case err := <-errc:
+		srv.Close()
+		return err
+	}
+}
+
+func newLogger(level, format string) *slog.Logger {
+	var lv slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		lv = slog.LevelDebug
+	case "warn":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	default:
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if strings.ToLower(format) == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

@@ -1,0 +1,376 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/corral-io/corral/internal/tree"
+	"github.com/corral-io/corral/proto"
+)
+
+// reqKind says how a request completes.
+type reqKind uint8
+
+const (
+	kindLocal reqKind = iota // executed against the local tree when it reaches the head
+	kindWrite                // completed when its entry is applied
+	kindAsync                // completed by a goroutine (sync)
+)
+
+// request is one client request waiting, in its connection's FIFO, for its reply.
+type request struct {
+	xid   int32
+	op    proto.OpCode
+	body  []byte
+	kind  reqKind
+	start time.Time
+	done  bool
+	frame []byte // the encoded reply, once done
+	// closeAfter closes the connection once the reply is written.
+	closeAfter bool
+}
+
+// conn is one client connection. Replies leave in the order requests came in; watch
+// events are queued the moment the tree changes, ahead of any reply that reflects it.
+type conn struct {
+	s        *Server
+	nc       net.Conn
+	remote   string
+	remoteIP string
+	started  time.Time
+
+	sessionID atomic.Int64
+	timeout   atomic.Int32
+	oldClient bool
+
+	mu        sync.Mutex
+	pending   []*request
+	out       [][]byte
+	outBytes  int
+	closed    bool
+	flushThen bool // close once out is written
+	dropping  bool // over the send-queue bound: closing
+	auth      []proto.ID
+	kick      chan struct{}
+	slots     chan struct{}
+	done      chan struct{}
+
+	stats connStats
+}
+
+func (s *Server) accept(nc net.Conn) {
+	host, _, _ := net.SplitHostPort(nc.RemoteAddr().String())
+	s.connMu.Lock()
+	if s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections {
+		s.connMu.Unlock()
+		s.stats.rejectedConns.Add(1)
+		s.log.Warn("connection refused: server connection limit reached", "remote", nc.RemoteAddr().String(), "limit", s.cfg.MaxConnections)
+		nc.Close()
+		return
+	}
+	if s.cfg.MaxClientCnxns > 0 && s.perIP[host] >= s.cfg.MaxClientCnxns {
+		s.connMu.Unlock()
+		s.stats.rejectedConns.Add(1)
+		s.log.Warn("connection refused: per-address connection limit reached", "remote", nc.RemoteAddr().String(), "limit", s.cfg.MaxClientCnxns)
+		nc.Close()
+		return
+	}
+	c := &conn{
+		s:        s,
+		nc:       nc,
+		remote:   nc.RemoteAddr().String(),
+		remoteIP: host,
+		started:  time.Now(),
+		kick:     make(chan struct{}, 1),
+		slots:    make(chan struct{}, s.cfg.MaxOutstanding),
+		done:     make(chan struct{}),
+		auth:     []proto.ID{{Scheme: "ip", ID: host}},
+	}
+	s.conns[c] = struct{}{}
+	s.perIP[host]++
+	s.connMu.Unlock()
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		c.serve()
+	}()
+}
+
+// serve runs the connection: it reads requests on this goroutine and writes on another.
+func (c *conn) serve() {
+	go c.writeLoop()
+	br := bufio.NewReaderSize(c.nc, 16<<10)
+	reason := c.readLoop(br)
+	c.close(reason)
+}
+
+func (c *conn) readLoop(br *bufio.Reader) string {
+	c.nc.SetReadDeadline(time.Now().Add(c.s.handshakeTimeout()))
+	var hdr [4]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return "no handshake: " + err.Error()
+	}
+	if cmd := string(hdr[:]); isFourLetterWord(cmd) {
+		c.fourLetterWord(cmd)
+		return ""
+	}
+	n := proto.FrameLength(hdr[:])
+	if n < 0 || int(n) > c.s.cfg.MaxBuffer {
+		return "handshake frame length out of range"
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(br, body); err != nil {
+		return "handshake truncated: " + err.Error()
+	}
+	if reason, wait := c.handshake(body); reason != "" {
+		return reason
+	} else if wait {
+		<-c.done
+		return ""
+	}
+	for {
+		// Backpressure: past MaxOutstanding requests in flight, stop reading.
+		select {
+		case c.slots <- struct{}{}:
+		case <-c.done:
+			return ""
+		}
+		c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.timeout.Load()) * time.Millisecond))
+		frame, err := proto.ReadFrame(br, c.s.cfg.MaxBuffer, nil)
+		if err != nil {
+			<-c.slots
+			if errors.Is(err, io.EOF) {
+				return "client closed the connection"
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return "session timed out without traffic"
+			}
+			return "read: " + err.Error()
+		}
+		c.s.stats.received.Add(1)
+		c.stats.received.Add(1)
+		if reason := c.handle(frame); reason != "" {
+			return reason
+		}
+	}
+}
+
+// close ends the connection now. The session stays: only expiry or closeSession ends it.
+func (c *conn) close(reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	close(c.done)
+	c.out = nil
+	c.mu.Unlock()
+	c.nc.Close()
+	if reason != "" && reason != "client closed the connection" {
+		c.s.log.Info("connection closed", "remote", c.remote, "session", sessionHex(c.sessionID.Load()), "reason", reason)
+	}
+	s := c.s
+	s.connMu.Lock()
+	delete(s.conns, c)
+	if s.perIP[c.remoteIP]--; s.perIP[c.remoteIP] <= 0 {
+		delete(s.perIP, c.remoteIP)
+	}
+	if sid := c.sessionID.Load(); sid != 0 && s.sessConns[sid] == c {
+		delete(s.sessConns, sid)
+	}
+	s.connMu.Unlock()
+	s.mu.RLock()
+	s.watchMu.Lock()
+	s.watches.removeConn(c)
+	s.watchMu.Unlock()
+	s.mu.RUnlock()
+}
+
+// closeAfterFlush closes the connection once what is queued has been written.
+func (c *conn) closeAfterFlush(reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.flushThen = true
+	c.mu.Unlock()
+	c.s.log.Debug("closing connection after flush", "remote", c.remote, "reason", reason)
+	c.wake()
+}
+
+func (c *conn) wake() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// queueLocked appends a frame to the outbound queue. Called with c.mu held. A client
+// that stops reading is cut off once its queue passes the bound.
+func (c *conn) queueLocked(frame []byte) {
+	if c.closed || c.dropping {
+		return
+	}
+	c.out = append(c.out, frame)
+	c.outBytes += len(frame)
+	if c.outBytes > c.s.cfg.MaxSendQueueBytes {
+		c.s.stats.slowClients.Add(1)
+		c.s.log.Warn("disconnecting client that does not read its replies", "remote", c.remote,
+			"session", sessionHex(c.sessionID.Load()), "queued_bytes", c.outBytes)
+		c.out = nil
+		c.outBytes = 0
+		c.dropping = true
+		go c.close("send queue over limit")
+		return
+	}
+	c.wake()
+}
+
+func (c *conn) writeLoop() {
+	bw := bufio.NewWriterSize(c.nc, 32<<10)
+	for {
+		select {
+		case <-c.kick:
+		case <-c.done:
+			return
+		}
+		for {
+			c.mu.Lock()
+			batch := c.out
+			c.out = nil
+			c.outBytes = 0
+			flushThen := c.flushThen
+			c.mu.Unlock()
+			if len(batch) == 0 {
+				if flushThen {
+					c.close("")
+					return
+				}
+				break
+			}
+			c.nc.SetWriteDeadline(time.Now().Add(c.s.writeTimeout()))
+			for _, f := range batch {
+				if _, err := bw.Write(f); err != nil {
+					c.close("write: " + err.Error())
+					return
+				}
+			}
+			if err := bw.Flush(); err != nil {
+				c.close("write: " + err.Error())
+				return
+			}
+			c.s.stats.sent.Add(int64(len(batch)))
+			c.stats.sent.Add(int64(len(batch)))
+		}
+	}
+}
+
+// sendEvent queues a watch notification.
+func (c *conn) sendEvent(typ proto.EventType, path string) {
+	e := proto.NewEncoder(make([]byte, 0, 32+len(path)))
+	proto.AppendReply(e, proto.ReplyHeader{Xid: proto.XidNotification, Zxid: -1},
+		&proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path})
+	c.mu.Lock()
+	c.queueLocked(e.Bytes())
+	c.mu.Unlock()
+}
+
+// enqueue adds a request to the FIFO. Local requests run at once if nothing is ahead.
+// Called without locks.
+func (c *conn) enqueue(r *request) {
+	if r.kind == kindLocal {
+		c.s.mu.RLock()
+		c.mu.Lock()
+		c.pending = append(c.pending, r)
+		c.drainLocked()
+		c.mu.Unlock()
+		c.s.mu.RUnlock()
+		return
+	}
+	c.mu.Lock()
+	c.pending = append(c.pending, r)
+	c.mu.Unlock()
+}
+
+// complete marks r done with frame and flushes what can be flushed. The caller holds
+// the server's tree lock (read or write).
+func (c *conn) completeLocked(r *request, frame []byte) {
+	c.mu.Lock()
+	r.frame = frame
+	r.done = true
+	c.drainLocked()
+	c.mu.Unlock()
+}
+
+// completeWrite answers a write from its apply result (mu held for writing).
+func (c *conn) completeWrite(r *request, zxid int64, res tree.Result) {
+	code := res.Err
+	if _, ok := res.Resp.(*proto.MultiResponse); ok && r.op == proto.OpMulti {
+		// The reference answers a failed multi with err 0 in the header; the
+		// failure is in the per-op results (kazoo raises on a non-zero header).
+		code = proto.ErrOK
+	}
+	c.completeLocked(r, replyFrame(r.xid, zxid, code, res.Resp))
+	if r.op == proto.OpCloseSession {
+		c.closeAfterFlush("client closed its session")
+	}
+}
+
+// drainLocked moves finished replies at the head of the FIFO to the outbound queue,
+// running local requests as they reach the head. c.mu and the tree lock are held.
+func (c *conn) drainLocked() {
+	for len(c.pending) > 0 {
+		r := c.pending[0]
+		if !r.done {
+			if r.kind != kindLocal {
+				return
+			}
+			r.frame, r.closeAfter = c.s.execLocal(c, r)
+			r.done = true
+		}
+		c.pending[0] = nil
+		c.pending = c.pending[1:]
+		if len(c.pending) == 0 {
+			c.pending = nil
+		}
+		c.s.stats.observe(r.op, time.Since(r.start))
+		c.stats.observe(r, time.Since(r.start))
+		if r.frame != nil {
+			c.queueLocked(r.frame)
+		}
+		select {
+		case <-c.slots:
+		default:
+		}
+		if r.closeAfter {
+			c.flushThen = true
+			c.wake()
+		}
+	}
+}
+
+func replyFrame(xid int32, zxid int64, code proto.Code, body proto.Record) []byte {
+	e := proto.NewEncoder(make([]byte, 0, 64))
+	if code != proto.ErrOK && body != nil {
+		if _, isMulti := body.(*proto.MultiResponse); !isMulti {
+			body = nil
+		}
+	}
+	proto.AppendReply(e, proto.ReplyHeader{Xid: xid, Zxid: zxid, Err: code}, body)
+	return e.Bytes()
+}
+
+func (s *Server) handshakeTimeout() time.Duration { return s.cfg.MaxSessionTimeout }
+
+func (s *Server) writeTimeout() time.Duration { return s.cfg.MaxSessionTimeout }

@@ -1,0 +1,102 @@
+package tree
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/corral-io/corral/proto"
+)
+
+func isTTLFlags(flags int32) bool {
+	return flags == proto.ModePersistentWithTTL || flags == proto.ModePersistentSequentialWithTTL
+}
+
+// createMode resolves a top-level create's opcode, flags and ttl into the node kind and
+// whether the name gets a sequential suffix, validating as PrepRequestProcessor does
+// (CreateMode.fromFlag, then EphemeralType.validateTTL):
+//   - flags outside 0..6 are BADARGUMENTS;
+//   - TTL flags need a ttl in 1..MaxTTL, other flags a negative ttl (plain create sends
+//     -1), else BADARGUMENTS;
+//   - createTTL with non-TTL flags is BADARGUMENTS (the reference crashes for a
+//     negative ttl; see ZOOKEEPER.md Part 4);
+//   - createContainer makes a container whatever the flags (flags 2 and 3 still add a
+//     sequential suffix); create/create2 with flags 4 make a persistent node (observed
+//     on 3.8.0: such a node is never reaped).
+func createMode(op proto.OpCode, flags int32, ttl int64) (nodeKind, bool, proto.Code) {
+	if flags < 0 || flags > proto.ModePersistentSequentialWithTTL {
+		return 0, false, proto.ErrBadArguments
+	}
+	if op != proto.OpCreateTTL {
+		ttl = -1
+	}
+	isTTL := isTTLFlags(flags)
+	if isTTL {
+		if ttl <= 0 || ttl > proto.MaxTTL {
+			return 0, false, proto.ErrBadArguments
+		}
+	} else if ttl >= 0 || op == proto.OpCreateTTL {
+		return 0, false, proto.ErrBadArguments
+	}
+	seq := flags == proto.ModePersistentSequential || flags == proto.ModeEphemeralSequential ||
+		flags == proto.ModePersistentSequentialWithTTL
+	switch {
+	case op == proto.OpCreateContainer:
+		return kindContainer, seq, proto.ErrOK
+	case isTTL:
+		return kindTTL, seq, proto.ErrOK
+	case flags == proto.ModeEphemeral || flags == proto.ModeEphemeralSequential:
+		return kindEphemeral, seq, proto.ErrOK
+	}
+	return kindPersistent, seq, proto.ErrOK
+}
+
+// create makes a znode of the given kind after ZooKeeper's checks, in its order:
+// a path without '/' or with NUL is BADARGUMENTS; then INVALIDACL; the parent must exist
+// (NONODE) and grant CREATE (NOAUTH); the sequential suffix (the parent's creation
+// counter, %010d) is appended; the full path must be valid (BADARGUMENTS) and free
+// (NODEEXISTS); an ephemeral parent gives NOCHILDRENFOREPHEMERALS.
+func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq bool) (string, *node, []Event, proto.Code) {
+	path := req.Path
+	parentPath, _, ok := splitPath(path)
+	if !ok || strings.IndexByte(path, 0) >= 0 {
+		return "", nil, nil, proto.ErrBadArguments
+	}
+	acl, code := fixupACL(c.auth, req.ACL)
+	if code != proto.ErrOK {
+		return "", nil, nil, code
+	}
+	parent := t.nodes[parentPath]
+	if parent == nil {
+		return "", nil, nil, proto.ErrNoNode
+	}
+	if !checkACL(parent.acl, proto.PermCreate, c.auth) {
+		return "", nil, nil, proto.ErrNoAuth
+	}
+	if seq {
+		path = fmt.Sprintf("%s%010d", path, parent.cversion)
+	}
+	if !validPath(path) {
+		return "", nil, nil, proto.ErrBadArguments
+	}
+	if _, exists := t.nodes[path]; exists {
+		return "", nil, nil, proto.ErrNodeExists
+	}
+	if parent.kind == kindEphemeral {
+		return "", nil, nil, proto.ErrNoChildrenForEphemerals
+	}
+	n := &node{
+		data:  req.Data,
+		acl:   t.internACL(acl),
+		czxid: c.zxid, mzxid: c.zxid, pzxid: c.zxid,
+		ctime: c.now, mtime: c.now,
+		kind: kind,
+	}
+	switch kind {
+	case kindEphemeral:
+		n.owner = c.session
+	case kindTTL:
+		n.owner = req.TTL
+	}
+	t.addChild(path, n, parentPath, parent, c.zxid)
+	return path, n, []Event{{Type: proto.EventNodeCreated, Path: path}, {Type: proto.EventNodeChildrenChanged, Path: parentPath}}, proto.ErrOK
+}
