@@ -148,7 +148,8 @@ func (s *Server) reapLoop() {
 			s.mu.RUnlock()
 			for _, p := range paths {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				err := s.propose(ctx, &tree.Entry{Kind: tree.KindDeleteContainer, Path: p, Time: now.UnixMilli()}, waiter{})
+				err := s.propose(ctx, &tree.Entry{Kind: tree.KindDeleteContainer, Path: p, Time: now.UnixMilli(),
+					MaxNeverUsed: s.cfg.ContainerMaxNeverUsed.Milliseconds()}, waiter{})
 				cancel()
 				if err != nil {
 					s.log.Warn("could not propose container deletion", "path", p, "err", err)
