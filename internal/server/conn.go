@@ -48,17 +48,18 @@ type conn struct {
 	timeout   atomic.Int32
 	oldClient bool
 
-	mu        sync.Mutex
-	pending   []*request
-	out       [][]byte
-	outBytes  int
-	closed    bool
-	flushThen bool // close once out is written
-	dropping  bool // over the send-queue bound: closing
-	auth      []proto.ID
-	kick      chan struct{}
-	slots     chan struct{}
-	done      chan struct{}
+	mu         sync.Mutex
+	pending    []*request
+	out        [][]byte
+	outBytes   int
+	closed     bool
+	flushThen  bool // close once out is written
+	dropping   bool // over the send-queue bound: closing
+	maxPending int  // high-water mark of len(pending)
+	auth       []proto.ID
+	kick       chan struct{}
+	slots      chan struct{}
+	done       chan struct{}
 
 	stats connStats
 }
@@ -293,6 +294,7 @@ func (c *conn) enqueue(r *request) {
 		c.s.mu.RLock()
 		c.mu.Lock()
 		c.pending = append(c.pending, r)
+		c.notePendingLocked()
 		c.drainLocked()
 		c.mu.Unlock()
 		c.s.mu.RUnlock()
@@ -300,7 +302,15 @@ func (c *conn) enqueue(r *request) {
 	}
 	c.mu.Lock()
 	c.pending = append(c.pending, r)
+	c.notePendingLocked()
 	c.mu.Unlock()
+}
+
+// notePendingLocked records the high-water mark of requests in flight.
+func (c *conn) notePendingLocked() {
+	if n := len(c.pending); n > c.maxPending {
+		c.maxPending = n
+	}
 }
 
 // complete marks r done with frame and flushes what can be flushed. The caller holds
