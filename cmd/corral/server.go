@@ -67,8 +67,11 @@ func runServer(c config.Server, log *slog.Logger) error {
 		FourLetterWords:        c.FourLetterWords,
 		SnapshotCount:          c.SnapshotCount,
 		SnapshotRetain:         c.SnapshotRetain,
-		ConfDump:               c.Dump(0, 0),
-		Logger:                 log,
+		ConfDump: func() string {
+			size := server.DirSize(c.DataDir)
+			return c.Dump(size, size)
+		},
+		Logger: log,
 	})
 	if err != nil {
 		return err

@@ -2,10 +2,12 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,11 +60,14 @@ func (s *Server) fourLetterOutput(cmd string) string {
 	case "mntr":
 		return s.mntr()
 	case "conf":
-		return s.cfg.ConfDump
+		if s.cfg.ConfDump != nil {
+			return s.cfg.ConfDump()
+		}
+		return fmt.Sprintf("clientPort=%s\ndataDir=%s\nserverId=%d\n", s.cfg.ClientAddr, s.cfg.DataDir, s.cfg.ID)
 	case "envi":
 		return s.envi()
 	case "dirs":
-		size := dirSize(s.cfg.DataDir)
+		size := DirSize(s.cfg.DataDir)
 		return fmt.Sprintf("datadir_size: %d\nlogdir_size: %d\n", size, size)
 	case "cons":
 		var b strings.Builder
@@ -100,7 +105,7 @@ func (s *Server) srvr(withClients bool) string {
 		b.WriteString("\n")
 	}
 	min, avg, max := s.stats.latency()
-	fmt.Fprintf(&b, "Latency min/avg/max: %d/%.4f/%d\n", min, avg, max)
+	fmt.Fprintf(&b, "Latency min/avg/max: %d/%s/%d\n", min, javaDouble(avg), max)
 	fmt.Fprintf(&b, "Received: %d\n", s.stats.received.Load())
 	fmt.Fprintf(&b, "Sent: %d\n", s.stats.sent.Load())
 	fmt.Fprintf(&b, "Connections: %d\n", len(s.connList()))
@@ -111,6 +116,15 @@ func (s *Server) srvr(withClients bool) string {
 	fmt.Fprintf(&b, "Node count: %d\n", s.tree.NodeCount())
 	s.mu.RUnlock()
 	return b.String()
+}
+
+// javaDouble formats f as Java prints a double ("0.0", "1.5", "0.4615"), which is
+// what scripts parsing srvr and mntr have seen from ZooKeeper.
+func javaDouble(f float64) string {
+	if f == math.Trunc(f) {
+		return strconv.FormatFloat(f, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(math.Round(f*10000)/10000, 'f', -1, 64)
 }
 
 func (s *Server) mode() string { return "standalone" }
@@ -137,7 +151,7 @@ func (s *Server) mntr() string {
 	kv := [][2]any{
 		{"zk_version", s.versionString()},
 		{"zk_server_state", s.mode()},
-		{"zk_avg_latency", fmt.Sprintf("%.4f", avg)},
+		{"zk_avg_latency", javaDouble(avg)},
 		{"zk_max_latency", max},
 		{"zk_min_latency", min},
 		{"zk_packets_received", s.stats.received.Load()},
@@ -156,7 +170,7 @@ func (s *Server) mntr() string {
 		{"zk_last_proposal_size", -1},
 		{"zk_connection_rejected", s.stats.rejectedConns.Load()},
 		{"zk_connection_drop_count", s.stats.slowClients.Load()},
-		{"zk_data_dir_size", dirSize(s.cfg.DataDir)},
+		{"zk_data_dir_size", DirSize(s.cfg.DataDir)},
 	}
 	var b strings.Builder
 	for _, p := range kv {
@@ -313,7 +327,8 @@ func sortedKeys[V any](m map[int64]V) []int64 {
 	return out
 }
 
-func dirSize(dir string) int64 {
+// DirSize returns the total size of the files under dir.
+func DirSize(dir string) int64 {
 	var n int64
 	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() {

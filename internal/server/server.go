@@ -42,8 +42,8 @@ type Config struct {
 	FourLetterWords        []string
 	SnapshotCount          uint64
 	SnapshotRetain         int
-	// ConfDump is printed by the conf four-letter word.
-	ConfDump string
+	// ConfDump renders the conf four-letter word's output (nil: a minimal one).
+	ConfDump func() string
 	Logger   *slog.Logger
 }
 
