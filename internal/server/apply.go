@@ -45,7 +45,7 @@ func (s *Server) fireEvents(events []tree.Event) {
 	defer s.watchMu.Unlock()
 	for _, ev := range events {
 		s.watches.fire(ev, func(c *conn, ev tree.Event) {
-			c.sendEvent(ev.Type, ev.Path)
+			c.sendEvent(ev.Type, ev.Path, ev.ACL)
 		})
 	}
 }

@@ -56,10 +56,13 @@ type conn struct {
 	flushThen  bool // close once out is written
 	dropping   bool // over the send-queue bound: closing
 	maxPending int  // high-water mark of len(pending)
-	auth       []proto.ID
-	kick       chan struct{}
-	slots      chan struct{}
-	done       chan struct{}
+	// stopReading is set by the reader when the last request read ends the
+	// connection (failed auth, unknown opcode): nothing after it is read.
+	stopReading bool
+	auth        []proto.ID
+	kick        chan struct{}
+	slots       chan struct{}
+	done        chan struct{}
 
 	stats connStats
 }
@@ -161,6 +164,11 @@ func (c *conn) readLoop(br *bufio.Reader) string {
 		c.stats.received.Add(1)
 		if reason := c.handle(frame); reason != "" {
 			return reason
+		}
+		if c.stopReading {
+			// The reply queued last ends the connection: read nothing more.
+			<-c.done
+			return ""
 		}
 	}
 }
@@ -277,13 +285,16 @@ func (c *conn) writeLoop() {
 	}
 }
 
-// sendEvent queues a watch notification.
-func (c *conn) sendEvent(typ proto.EventType, path string) {
+// sendEvent queues a watch notification, unless the connection may not read the
+// node the event is about (acl): ZooKeeper withholds those events.
+func (c *conn) sendEvent(typ proto.EventType, path string, acl []proto.ACL) {
 	e := proto.NewEncoder(make([]byte, 0, 32+len(path)))
 	proto.AppendReply(e, proto.ReplyHeader{Xid: proto.XidNotification, Zxid: -1},
 		&proto.WatcherEvent{Type: typ, State: proto.StateSyncConnected, Path: path})
 	c.mu.Lock()
-	c.queueLocked(e.Bytes())
+	if tree.CanRead(acl, c.auth) {
+		c.queueLocked(e.Bytes())
+	}
 	c.mu.Unlock()
 }
 

@@ -55,6 +55,7 @@ func (c *conn) handle(frame []byte) string {
 		r.done, r.frame = true, frame
 		if reason != "" {
 			r.closeAfter = true
+			c.stopReading = true
 			s.log.Warn("authentication failed; closing connection", "remote", c.remote, "reason", reason)
 		}
 		c.enqueue(r)
@@ -70,6 +71,7 @@ func (c *conn) handle(frame []byte) string {
 		r.done = true
 		r.frame = replyFrame(h.Xid, -1, proto.ErrUnimplemented, nil)
 		r.closeAfter = true
+		c.stopReading = true
 		s.log.Warn("unknown opcode; closing connection", "remote", c.remote, "op", int32(h.Type))
 		c.enqueue(r)
 		return ""
@@ -110,13 +112,13 @@ func (c *conn) sync(r *request, path string) {
 func (c *conn) authenticate(r *request) ([]byte, string) {
 	var ap proto.AuthPacket
 	if err := proto.Unmarshal(r.body, &ap); err != nil {
-		return replyFrame(proto.XidAuth, 0, proto.ErrAuthFailed, nil), "malformed auth packet"
+		return replyFrame(r.xid, 0, proto.ErrAuthFailed, nil), "malformed auth packet"
 	}
 	switch ap.Scheme {
 	case "digest":
 		user, pass, ok := strings.Cut(string(ap.Auth), ":")
 		if !ok {
-			return replyFrame(proto.XidAuth, 0, proto.ErrAuthFailed, nil), "digest auth without user:password"
+			return replyFrame(r.xid, 0, proto.ErrAuthFailed, nil), "digest auth without user:password"
 		}
 		id := proto.ID{Scheme: "digest", ID: DigestID(user, pass)}
 		c.mu.Lock()
@@ -127,9 +129,9 @@ func (c *conn) authenticate(r *request) ([]byte, string) {
 	case "ip":
 		// The ip identity comes from the connection itself; nothing to add.
 	default:
-		return replyFrame(proto.XidAuth, 0, proto.ErrAuthFailed, nil), fmt.Sprintf("unsupported auth scheme %q", ap.Scheme)
+		return replyFrame(r.xid, 0, proto.ErrAuthFailed, nil), fmt.Sprintf("unsupported auth scheme %q", ap.Scheme)
 	}
-	return replyFrame(proto.XidAuth, 0, proto.ErrOK, nil), ""
+	return replyFrame(r.xid, 0, proto.ErrOK, nil), ""
 }
 
 // DigestID returns the digest scheme's id for a user and password:
@@ -154,7 +156,7 @@ func (s *Server) execLocal(c *conn, r *request) ([]byte, bool) {
 	zxid := s.applied.Load()
 	switch r.op {
 	case proto.OpPing:
-		return replyFrame(proto.XidPing, zxid, proto.ErrOK, nil), false
+		return replyFrame(r.xid, zxid, proto.ErrOK, nil), false
 	case proto.OpExists, proto.OpGetData, proto.OpGetChildren, proto.OpGetChildren2:
 		var req proto.PathWatchRequest
 		if err := proto.Unmarshal(r.body, &req); err != nil {
@@ -179,8 +181,7 @@ func (s *Server) execLocal(c *conn, r *request) ([]byte, bool) {
 	case proto.OpAddWatch, proto.OpCheckWatches, proto.OpRemoveWatches:
 		return s.watchOp(c, r, zxid)
 	case proto.OpWhoAmI:
-		ids := append([]proto.ID(nil), c.auth...)
-		return replyFrame(r.xid, zxid, proto.ErrOK, &proto.WhoAmIResponse{Clients: ids}), false
+		return replyFrame(r.xid, zxid, proto.ErrOK, &proto.WhoAmIResponse{Clients: whoAmI(c.auth)}), false
 	case proto.OpReconfig:
 		return replyFrame(r.xid, zxid, proto.ErrReconfigDisabled, nil), false
 	default: // sasl and anything else without a server side here
@@ -219,6 +220,10 @@ func (s *Server) watchOp(c *conn, r *request, zxid int64) ([]byte, bool) {
 		return replyFrame(r.xid, zxid, proto.ErrMarshallingError, nil), false
 	}
 	found := false
+	if req.Path == "" {
+		// The reference never matches a watch on the empty path.
+		kinds = nil
+	}
 	for _, k := range kinds {
 		if r.op == proto.OpRemoveWatches {
 			found = s.watches.remove(k, req.Path, c) || found
@@ -293,5 +298,20 @@ func (s *Server) setWatches(c *conn, r *request, zxid int64) ([]byte, bool) {
 		s.watches.add(watchRecursive, p, c)
 	}
 	s.watchMu.Unlock()
-	return replyFrame(proto.XidSetWatches, zxid, proto.ErrOK, nil), false
+	return replyFrame(r.xid, zxid, proto.ErrOK, nil), false
+}
+
+// whoAmI lists a connection's identities as ZooKeeper reports them: a digest id by
+// its user name alone (two passwords of one user show as the user twice).
+func whoAmI(auth []proto.ID) []proto.ID {
+	out := make([]proto.ID, 0, len(auth))
+	for _, id := range auth {
+		if id.Scheme == "digest" {
+			if user, _, ok := strings.Cut(id.ID, ":"); ok {
+				id.ID = user
+			}
+		}
+		out = append(out, id)
+	}
+	return out
 }

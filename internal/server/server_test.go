@@ -456,3 +456,69 @@ func readReply(t *testing.T, nc net.Conn) proto.ReplyHeader {
 	}
 	return h
 }
+
+// A watcher without READ on a node hears nothing about it; one with READ does.
+func TestWatchEventsNeedRead(t *testing.T) {
+	s := testServer(t, "")
+	owner, _ := connect(t, s, 5*time.Second)
+	if err := owner.AddAuth("digest", []byte("alice:secret")); err != nil {
+		t.Fatal(err)
+	}
+	stranger, _ := connect(t, s, 5*time.Second)
+	friend, _ := connect(t, s, 5*time.Second)
+	friend.AddAuth("digest", []byte("alice:secret"))
+	_, _, strangerW, err := stranger.ExistsW("/secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, friendW, err := friend.ExistsW("/secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acl := []zk.ACL{{Perms: zk.PermAll, Scheme: "digest", ID: "alice:" + DigestID("alice", "secret")[len("alice:"):]}}
+	if _, err := owner.Create("/secret", []byte("x"), 0, acl); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-friendW:
+		if ev.Type != zk.EventNodeCreated {
+			t.Fatalf("friend got %v", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("watcher with READ not notified")
+	}
+	// The stranger's ping round trip orders any event before it.
+	if _, _, err := stranger.Exists("/"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-strangerW:
+		t.Fatalf("watcher without READ was told: %v", ev)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestWhoAmIShowsDigestUser(t *testing.T) {
+	s := testServer(t, "")
+	nc := rawSession(t, s, 5000)
+	e := proto.NewEncoder(nil)
+	encodeRequest(e, proto.XidAuth, proto.OpAuth, &proto.AuthPacket{Scheme: "digest", Auth: []byte("bob:pw")})
+	encodeRequest(e, 1, proto.OpWhoAmI, nil)
+	nc.Write(e.Bytes())
+	if h := readReply(t, nc); h.Err != 0 {
+		t.Fatalf("auth: %+v", h)
+	}
+	frame, err := proto.ReadFrame(nc, 1<<20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := proto.NewDecoder(frame)
+	var h proto.ReplyHeader
+	h.Decode(d)
+	var r proto.WhoAmIResponse
+	r.Decode(d)
+	want := []proto.ID{{Scheme: "ip", ID: "127.0.0.1"}, {Scheme: "digest", ID: "bob"}}
+	if len(r.Clients) != 2 || r.Clients[0] != want[0] || r.Clients[1] != want[1] {
+		t.Fatalf("whoAmI = %+v, want %+v", r.Clients, want)
+	}
+}

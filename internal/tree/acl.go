@@ -229,3 +229,18 @@ func redactACL(acl []proto.ACL) []proto.ACL {
 	}
 	return out
 }
+
+// aclOf returns the ACL list of n (nil for none).
+func aclOf(n *node) []proto.ACL {
+	if n == nil || n.acl == nil {
+		return nil
+	}
+	return n.acl.acl
+}
+
+// CanRead reports whether a caller with the ids auth has READ on a node with acl.
+// The server uses it to withhold watch events about nodes a watcher may not read,
+// as ZooKeeper does.
+func CanRead(acl []proto.ACL, auth []proto.ID) bool {
+	return checkACL(&aclEntry{acl: acl}, proto.PermRead, auth)
+}

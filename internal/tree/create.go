@@ -98,5 +98,8 @@ func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq boo
 		n.owner = req.TTL
 	}
 	t.addChild(path, n, parentPath, parent, c.zxid)
-	return path, n, []Event{{Type: proto.EventNodeCreated, Path: path}, {Type: proto.EventNodeChildrenChanged, Path: parentPath}}, proto.ErrOK
+	return path, n, []Event{
+		{Type: proto.EventNodeCreated, Path: path, ACL: n.acl.acl},
+		{Type: proto.EventNodeChildrenChanged, Path: parentPath, ACL: aclOf(parent)},
+	}, proto.ErrOK
 }

@@ -122,6 +122,10 @@ func UnmarshalEntry(b []byte) (*Entry, error) {
 type Event struct {
 	Type proto.EventType
 	Path string
+	// ACL is the ACL of the node the event is about (of the parent, for
+	// NodeChildrenChanged): only watchers with READ on it are told. Shared: never
+	// modify it.
+	ACL []proto.ACL
 }
 
 // Result is the outcome of applying an entry or serving a read.

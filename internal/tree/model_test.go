@@ -151,7 +151,7 @@ func (m *model) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq bo
 	m.nodes[path] = n
 	parent.cversion++
 	parent.pzxid = c.zxid
-	return path, []Event{{proto.EventNodeCreated, path}, {proto.EventNodeChildrenChanged, pp}}, 0
+	return path, []Event{{Type: proto.EventNodeCreated, Path: path}, {Type: proto.EventNodeChildrenChanged, Path: pp}}, 0
 }
 
 func (m *model) del(c *opCtx, path string, version int32) ([]Event, proto.Code) {
@@ -189,7 +189,7 @@ func (m *model) remove(path string, zxid int64) []Event {
 	if zxid > m.nodes[pp].pzxid {
 		m.nodes[pp].pzxid = zxid
 	}
-	return []Event{{proto.EventNodeDeleted, path}, {proto.EventNodeChildrenChanged, pp}}
+	return []Event{{Type: proto.EventNodeDeleted, Path: path}, {Type: proto.EventNodeChildrenChanged, Path: pp}}
 }
 
 func (m *model) setData(c *opCtx, req *proto.SetDataRequest) (proto.Stat, []Event, proto.Code) {
@@ -207,7 +207,7 @@ func (m *model) setData(c *opCtx, req *proto.SetDataRequest) (proto.Stat, []Even
 		return proto.Stat{}, nil, proto.ErrBadVersion
 	}
 	n.data, n.version, n.mzxid, n.mt = req.Data, n.version+1, c.zxid, c.now
-	return m.stat(req.Path), []Event{{proto.EventNodeDataChanged, req.Path}}, 0
+	return m.stat(req.Path), []Event{{Type: proto.EventNodeDataChanged, Path: req.Path}}, 0
 }
 
 func (m *model) check(c *opCtx, path string, version int32) proto.Code {

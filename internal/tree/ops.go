@@ -56,7 +56,7 @@ func (t *Tree) setData(c *opCtx, req *proto.SetDataRequest) (proto.Stat, []Event
 		return proto.Stat{}, nil, proto.ErrBadVersion
 	}
 	t.setNodeData(req.Path, n, req.Data, n.version+1, c.zxid, c.now)
-	return n.stat(), []Event{{Type: proto.EventNodeDataChanged, Path: req.Path}}, proto.ErrOK
+	return n.stat(), []Event{{Type: proto.EventNodeDataChanged, Path: req.Path, ACL: aclOf(n)}}, proto.ErrOK
 }
 
 // setACL replaces a znode's ACL: BADARGUMENTS for an invalid path, then INVALIDACL,

@@ -44,8 +44,8 @@ func TestCreateStats(t *testing.T) {
 	if r.Err != 0 || r.Resp.(*proto.Create2Response).Stat != want || r.Resp.(*proto.Create2Response).Path != "/a" {
 		t.Fatalf("create2: %+v %+v", r.Err, r.Resp)
 	}
-	wantEv := []Event{{proto.EventNodeCreated, "/a"}, {proto.EventNodeChildrenChanged, "/"}}
-	if !reflect.DeepEqual(r.Events, wantEv) {
+	wantEv := []Event{{Type: proto.EventNodeCreated, Path: "/a"}, {Type: proto.EventNodeChildrenChanged, Path: "/"}}
+	if !eventsEqual(r.Events, wantEv) {
 		t.Errorf("events %v", r.Events)
 	}
 	if st := h.stat("/"); st != (proto.Stat{Cversion: 0, NumChildren: 2, Pzxid: zx}) {
@@ -55,7 +55,7 @@ func TestCreateStats(t *testing.T) {
 	h.mustCreate("/a/x", 0)
 	h.mustCreate("/a/y", 0)
 	if r := h.write(proto.OpDelete, &proto.DeleteRequest{Path: "/a/x", Version: -1}); r.Err != 0 ||
-		!reflect.DeepEqual(r.Events, []Event{{proto.EventNodeDeleted, "/a/x"}, {proto.EventNodeChildrenChanged, "/a"}}) {
+		!eventsEqual(r.Events, []Event{{Type: proto.EventNodeDeleted, Path: "/a/x"}, {Type: proto.EventNodeChildrenChanged, Path: "/a"}}) {
 		t.Fatalf("delete: %v %v", r.Err, r.Events)
 	}
 	st := h.stat("/a")
@@ -72,7 +72,7 @@ func TestCreateStats(t *testing.T) {
 		if r.Err != 0 || st.Version != int32(i) || st.Mzxid != h.zxid || st.Mtime != h.now || st.Czxid != zx {
 			t.Fatalf("setData %d: %v %+v", i, r.Err, st)
 		}
-		if !reflect.DeepEqual(r.Events, []Event{{proto.EventNodeDataChanged, "/a"}}) {
+		if !eventsEqual(r.Events, []Event{{Type: proto.EventNodeDataChanged, Path: "/a"}}) {
 			t.Errorf("setData events %v", r.Events)
 		}
 	}

@@ -27,10 +27,10 @@ func TestSessions(t *testing.T) {
 	h.sess = 1
 	r := h.apply(&Entry{Kind: KindCloseSession, SessionID: 1})
 	want := []Event{
-		{proto.EventNodeDeleted, "/a"}, {proto.EventNodeChildrenChanged, "/"},
-		{proto.EventNodeDeleted, "/b/e2"}, {proto.EventNodeChildrenChanged, "/b"},
+		{Type: proto.EventNodeDeleted, Path: "/a"}, {Type: proto.EventNodeChildrenChanged, Path: "/"},
+		{Type: proto.EventNodeDeleted, Path: "/b/e2"}, {Type: proto.EventNodeChildrenChanged, Path: "/b"},
 	}
-	if r.Err != 0 || !reflect.DeepEqual(r.Events, want) {
+	if r.Err != 0 || !eventsEqual(r.Events, want) {
 		t.Errorf("close: %v %v", r.Err, r.Events)
 	}
 	if st := h.stat("/b"); st.Pzxid != h.zxid || st.Cversion != 3 {
@@ -107,7 +107,7 @@ func TestReaping(t *testing.T) {
 		if r.Err != c.want {
 			t.Errorf("deleteContainer %s: %v, want %v", c.path, r.Err, c.want)
 		}
-		if r.Err == 0 && !reflect.DeepEqual(r.Events, []Event{{proto.EventNodeDeleted, c.path}, {proto.EventNodeChildrenChanged, "/"}}) {
+		if r.Err == 0 && !eventsEqual(r.Events, []Event{{Type: proto.EventNodeDeleted, Path: c.path}, {Type: proto.EventNodeChildrenChanged, Path: "/"}}) {
 			t.Errorf("events %v", r.Events)
 		}
 	}

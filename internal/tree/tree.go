@@ -159,7 +159,10 @@ func (t *Tree) deleteChild(path string, n *node, parentPath string, parent *node
 	if zxid > parent.pzxid {
 		t.setParentStat(parentPath, parent, parent.cversion, zxid)
 	}
-	return []Event{{Type: proto.EventNodeDeleted, Path: path}, {Type: proto.EventNodeChildrenChanged, Path: parentPath}}
+	return []Event{
+		{Type: proto.EventNodeDeleted, Path: path, ACL: aclOf(n)},
+		{Type: proto.EventNodeChildrenChanged, Path: parentPath, ACL: aclOf(parent)},
+	}
 }
 
 // setNodeData replaces a node's data and its data-related stat fields.

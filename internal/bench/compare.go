@@ -1,0 +1,156 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// ReadReport reads a report written with --json.
+func ReadReport(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// Named is a report with the name of the system it measured.
+type Named struct {
+	Name   string
+	Report *Report
+}
+
+// WriteComparison writes a Markdown table of throughput and p99 latency per workload for
+// subject and each baseline, with the ratios subject/baseline. A report may be nil (the
+// system was not measured); its cells read "–". A ratio over a run with errors is marked
+// with a dagger (†): it compares unlike work.
+func WriteComparison(w io.Writer, subject Named, baselines []Named) error {
+	var b strings.Builder
+	head := []string{"workload", "unit", subject.Name + " ops/s"}
+	for _, x := range baselines {
+		head = append(head, x.Name+" ops/s")
+	}
+	for _, x := range baselines {
+		head = append(head, "ops/s "+subject.Name+"/"+x.Name)
+	}
+	head = append(head, subject.Name+" p99 ms")
+	for _, x := range baselines {
+		head = append(head, x.Name+" p99 ms")
+	}
+	for _, x := range baselines {
+		head = append(head, "p99 "+subject.Name+"/"+x.Name)
+	}
+	head = append(head, "errors")
+	b.WriteString("| " + strings.Join(head, " | ") + " |\n|")
+	for i := range head {
+		if i < 2 {
+			b.WriteString("---|")
+		} else {
+			b.WriteString("--:|")
+		}
+	}
+	b.WriteString("\n")
+	for _, wl := range workloadOrder(subject, baselines) {
+		s := find(subject.Report, wl)
+		unit := ""
+		for _, r := range append([]*Result{s}, findAll(baselines, wl)...) {
+			if r != nil && unit == "" {
+				unit = r.Unit
+			}
+		}
+		row := []string{wl, unit, num(s, func(r *Result) float64 { return r.Throughput }, "%.0f")}
+		others := findAll(baselines, wl)
+		for _, o := range others {
+			row = append(row, num(o, func(r *Result) float64 { return r.Throughput }, "%.0f"))
+		}
+		for _, o := range others {
+			row = append(row, ratio(s, o, func(r *Result) float64 { return r.Throughput }))
+		}
+		row = append(row, num(s, func(r *Result) float64 { return r.Latency.P99 }, "%.2f"))
+		for _, o := range others {
+			row = append(row, num(o, func(r *Result) float64 { return r.Latency.P99 }, "%.2f"))
+		}
+		for _, o := range others {
+			row = append(row, ratio(s, o, func(r *Result) float64 { return r.Latency.P99 }))
+		}
+		var errs []string
+		for _, r := range append([]*Result{s}, others...) {
+			if r == nil {
+				errs = append(errs, "–")
+			} else {
+				errs = append(errs, fmt.Sprint(r.Errors))
+			}
+		}
+		row = append(row, strings.Join(errs, "/"))
+		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// workloadOrder lists the workloads present in any report, in the standard order.
+func workloadOrder(subject Named, baselines []Named) []string {
+	var out []string
+	for _, wl := range Workloads {
+		if find(subject.Report, wl) != nil || len(nonNil(findAll(baselines, wl))) > 0 {
+			out = append(out, wl)
+		}
+	}
+	return out
+}
+
+func nonNil(rs []*Result) []*Result {
+	var out []*Result
+	for _, r := range rs {
+		if r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func find(rep *Report, workload string) *Result {
+	if rep == nil {
+		return nil
+	}
+	for i := range rep.Results {
+		if rep.Results[i].Workload == workload {
+			return &rep.Results[i]
+		}
+	}
+	return nil
+}
+
+func findAll(ns []Named, workload string) []*Result {
+	out := make([]*Result, len(ns))
+	for i, n := range ns {
+		out[i] = find(n.Report, workload)
+	}
+	return out
+}
+
+func num(r *Result, f func(*Result) float64, format string) string {
+	if r == nil {
+		return "–"
+	}
+	return fmt.Sprintf(format, f(r))
+}
+
+// ratio formats f(a)/f(b); a dagger marks a ratio over a run that had errors.
+func ratio(a, b *Result, f func(*Result) float64) string {
+	if a == nil || b == nil || f(b) == 0 {
+		return "–"
+	}
+	mark := ""
+	if a.Errors > 0 || b.Errors > 0 {
+		mark = " †"
+	}
+	return fmt.Sprintf("%.2f%s", f(a)/f(b), mark)
+}

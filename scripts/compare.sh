@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# compare.sh — measure corral, Apache ZooKeeper 3.8 and etcd on loopback, in turn, with the
+# same `corral bench` workloads, and write the results (tables with the ratios
+# corral/ZooKeeper and corral/etcd) into docs/benchmarks.md.
+#
+#   scripts/compare.sh [-d DURATION] [-s SESSIONS] [-k INFLIGHT] [-w WORKLOADS] [-m "1 3"] [-o FILE]
+#
+# Environment: CORRAL_BIN=path measures a prebuilt binary instead of building ./cmd/corral
+# (CORRAL_REV describes it in the report); BUDGET=seconds (default 540); KEEP=1 keeps the
+# work directory with every log and JSON report.
+# Systems: Debian's ZooKeeper (package zookeeper; fsync on, the default), Debian's etcd
+# (package etcd-server, if installed) and corral built from this checkout, each with 1 and
+# (with -m "1 3", the default) 3 members on 127.0.0.1. A system that is not installed or
+# does not come up is reported as not measured. Everything runs in a temporary directory
+# and every process this script starts is killed by its PID when it ends. The whole run
+# is bounded (each bench by `timeout`, systems are skipped once BUDGET seconds have passed).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=5s
+WARMUP=1s
+SESSIONS=16
+INFLIGHT=16
+WORKLOADS=get,set,mixed,create,session-churn,watch,lock
+MEMBERS="1 3"
+OUT=$ROOT/docs/benchmarks.md
+BUDGET=${BUDGET:-540}
+ZK_JAR=/usr/share/java/zookeeper.jar
+SLF4J_JAR=/usr/share/java/slf4j-simple.jar
+ETCD=$(command -v etcd || true)
+
+while getopts "d:s:k:w:m:o:h" opt; do
+	case $opt in
+	d) DURATION=$OPTARG ;;
+	s) SESSIONS=$OPTARG ;;
+	k) INFLIGHT=$OPTARG ;;
+	w) WORKLOADS=$OPTARG ;;
+	m) MEMBERS=$OPTARG ;;
+	o) OUT=$OPTARG ;;
+	*) sed -n '2,18p' "$0"; exit 2 ;;
+	esac
+done
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/corral-compare.XXXXXX")
+PIDS=()
+log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
+
+# stop_all kills every process this script started, by PID.
+stop_all() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	PIDS=()
+}
+cleanup() {
+	stop_all
+	if [[ -n ${KEEP:-} ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Ports: a random base, then consecutive ports checked to be free. alloc_port sets PORT
+# (no subshell, so NEXT_PORT advances).
+NEXT_PORT=$((20000 + RANDOM % 30000))
+alloc_port() {
+	while (exec 3<>"/dev/tcp/127.0.0.1/$NEXT_PORT") 2>/dev/null; do NEXT_PORT=$((NEXT_PORT + 1)); done
+	PORT=$NEXT_PORT
+	NEXT_PORT=$((NEXT_PORT + 1))
+}
+
+# fourlw PORT WORD prints the answer of a four-letter word.
+fourlw() {
+	timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf %s '$2' >&3 && cat <&3" 2>/dev/null || true
+}
+
+# CORRAL_BIN, when set, is a prebuilt corral binary to measure (and to bench with).
+if [[ -n ${CORRAL_BIN:-} ]]; then
+	BIN=$CORRAL_BIN
+	REV="prebuilt $("$BIN" version 2>/dev/null | head -n1)${CORRAL_REV:+, $CORRAL_REV}"
+else
+	log "building corral"
+	BIN=$WORK/corral
+	(cd "$ROOT" && go build -o "$BIN" ./cmd/corral)
+	REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if [[ -n $(git -C "$ROOT" status --porcelain -- cmd internal proto 2>/dev/null) ]]; then REV="$REV (with uncommitted changes)"; fi
+fi
+
+# wait_zkproto ADDRS: until a one-request bench succeeds on every address (at most 60 s).
+wait_zkproto() {
+	local a
+	for a in ${1//,/ }; do
+		for i in $(seq 120); do
+			if timeout 10 "$BIN" bench --servers "$a" --workload get --keys 1 --sessions 1 --inflight 1 \
+				--requests 1 --warmup 0 -q >/dev/null 2>&1; then
+				continue 2
+			fi
+			sleep 0.5
+		done
+		return 1
+	done
+}
+
+start_zk() { # N -> sets ADDRS
+	local n=$1 i cfg dir servers="" cls=org.apache.zookeeper.server.ZooKeeperServerMain
+	[[ -f $ZK_JAR ]] || return 1
+	local -a cports
+	for i in $(seq "$n"); do
+		alloc_port
+		cports[i]=$PORT
+		alloc_port
+		servers+="server.$i=127.0.0.1:$PORT:"
+		alloc_port
+		servers+="$PORT"$'\n'
+	done
+	[[ $n -gt 1 ]] || servers=""
+	[[ $n -gt 1 ]] && cls=org.apache.zookeeper.server.quorum.QuorumPeerMain
+	ADDRS=""
+	for i in $(seq "$n"); do
+		dir=$WORK/zk$n-$i
+		mkdir -p "$dir/data"
+		echo "$i" >"$dir/data/myid"
+		cfg=$dir/zoo.cfg
+		cat >"$cfg" <<-CFG
+			tickTime=2000
+			initLimit=10
+			syncLimit=5
+			dataDir=$dir/data
+			clientPort=${cports[i]}
+			clientPortAddress=127.0.0.1
+			maxClientCnxns=0
+			admin.enableServer=false
+			4lw.commands.whitelist=*
+			autopurge.purgeInterval=0
+			$servers
+		CFG
+		java -Xmx1g -Xms1g -Dzookeeper.admin.enableServer=false -Djava.net.preferIPv4Stack=true \
+			-Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$ZK_JAR:$SLF4J_JAR" "$cls" "$cfg" \
+			>"$dir/log" 2>&1 &
+		PIDS+=($!)
+		ADDRS+=${ADDRS:+,}127.0.0.1:${cports[i]}
+	done
+	for i in $(seq "$n"); do
+		for _ in $(seq 120); do
+			fourlw "${cports[i]}" srvr | grep -q "Mode: " && continue 2
+			sleep 0.5
+		done
+		return 1
+	done
+	wait_zkproto "$ADDRS"
+}
+
+start_etcd() { # N -> sets ADDRS (client URLs)
+	local n=$1 i cluster="" dir
+	[[ -n $ETCD ]] || return 1
+	local -a cports pports
+	for i in $(seq "$n"); do
+		alloc_port
+		cports[i]=$PORT
+		alloc_port
+		pports[i]=$PORT
+		cluster+=${cluster:+,}e$i=http://127.0.0.1:${pports[i]}
+	done
+	ADDRS=""
+	for i in $(seq "$n"); do
+		dir=$WORK/etcd$n-$i
+		mkdir -p "$dir"
+		"$ETCD" --name "e$i" --data-dir "$dir/data" \
+			--listen-client-urls "http://127.0.0.1:${cports[i]}" --advertise-client-urls "http://127.0.0.1:${cports[i]}" \
+			--listen-peer-urls "http://127.0.0.1:${pports[i]}" --initial-advertise-peer-urls "http://127.0.0.1:${pports[i]}" \
+			--initial-cluster "$cluster" --initial-cluster-state new >"$dir/log" 2>&1 &
+		PIDS+=($!)
+		ADDRS+=${ADDRS:+,}http://127.0.0.1:${cports[i]}
+	done
+	for i in $(seq "$n"); do
+		for _ in $(seq 120); do
+			curl -sf "http://127.0.0.1:${cports[i]}/health" | grep -q '"true"' && continue 2
+			sleep 0.5
+		done
+		return 1
+	done
+}
+
+start_corral() { # N -> sets ADDRS
+	local n=$1 i dir peers=""
+	local -a cports pports
+	for i in $(seq "$n"); do
+		alloc_port
+		cports[i]=$PORT
+		alloc_port
+		pports[i]=$PORT
+		peers+=${peers:+,}$i=127.0.0.1:${pports[i]}
+	done
+	ADDRS=""
+	for i in $(seq "$n"); do
+		dir=$WORK/corral$n-$i
+		mkdir -p "$dir"
+		local -a cluster=()
+		[[ $n -gt 1 ]] && cluster=(--id "$i" --peer-addr "127.0.0.1:${pports[i]}" --peers "$peers")
+		"$BIN" server --client-addr "127.0.0.1:${cports[i]}" --data-dir "$dir/data" --log-level warn \
+			"${cluster[@]}" >"$dir/log" 2>&1 &
+		PIDS+=($!)
+		ADDRS+=${ADDRS:+,}127.0.0.1:${cports[i]}
+	done
+	wait_zkproto "$ADDRS" || return 1
+	# A build without cluster mode runs every member standalone: that is no cluster.
+	if [[ $n -gt 1 ]] && fourlw "${cports[1]}" srvr | grep -q "Mode: standalone"; then
+		log "corral x$n: members report Mode: standalone (no cluster mode in this build)"
+		return 1
+	fi
+}
+
+# measure SYSTEM N: start it, run the workloads, stop it. Results in $WORK/SYSTEM-N.json.
+measure() {
+	local sys=$1 n=$2 target
+	if ((SECONDS > BUDGET)); then
+		log "$sys x$n: skipped, time budget of ${BUDGET}s spent"
+		return 0
+	fi
+	log "$sys x$n: starting"
+	if ! "start_$sys" "$n"; then
+		log "$sys x$n: did not start (not measured); logs:"
+		tail -n 5 "$WORK/$sys$n"-*/log 2>/dev/null >&2 || true
+		stop_all
+		return 0
+	fi
+	if [[ $sys == etcd ]]; then target=(--etcd "$ADDRS"); else target=(--servers "$ADDRS"); fi
+	log "$sys x$n: running $WORKLOADS on $ADDRS"
+	if ! timeout 300 "$BIN" bench "${target[@]}" --workload "$WORKLOADS" --sessions "$SESSIONS" \
+		--inflight "$INFLIGHT" --duration "$DURATION" --warmup "$WARMUP" -q --json \
+		--out "$WORK/$sys-$n.json" >"$WORK/$sys-$n.txt" 2>"$WORK/$sys-$n.err"; then
+		log "$sys x$n: bench failed: $(tail -n 3 "$WORK/$sys-$n.err")"
+		rm -f "$WORK/$sys-$n.json"
+	fi
+	stop_all
+}
+
+for n in $MEMBERS; do
+	for sys in zk etcd corral; do measure "$sys" "$n"; done
+done
+
+# The report.
+CMD="scripts/compare.sh -d $DURATION -s $SESSIONS -k $INFLIGHT -w $WORKLOADS -m \"$MEMBERS\""
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
+ZKV=$(dpkg-query -W -f '${Version}' zookeeper 2>/dev/null || echo "not installed")
+ETCDV=$(dpkg-query -W -f '${Version}' etcd-server 2>/dev/null || echo "not installed")
+JAVAV=$(java -version 2>&1 | head -n1 || true)
+{
+	cat <<-MD
+		# Benchmarks: corral, Apache ZooKeeper and etcd
+
+		Produced by \`scripts/compare.sh\`; rerun it to refresh this page. Numbers are only
+		comparable within one run: every system ran on the same machine, in turn, on loopback,
+		measured by the same client.
+
+		- date: $(date -u '+%Y-%m-%d %H:%M UTC')
+		- machine: $(nproc) cores ($CPU), $MEM, $(uname -sr); data directories on $(df -h "$WORK" | awk 'NR==2 {print $1}')
+		- command: \`$CMD\`
+		- corral: $REV, built with $(go version | cut -d' ' -f3)
+		- ZooKeeper: Debian zookeeper $ZKV ($JAVAV, -Xmx1g, defaults otherwise: fsync on, maxClientCnxns=0)
+		- etcd: Debian etcd-server $ETCDV (defaults)
+		- load: \`corral bench\`, $SESSIONS sessions x $INFLIGHT requests in flight (get, set, mixed, create),
+		  $SESSIONS watchers / lock contenders / concurrent churners; ${WARMUP} warm-up, then $DURATION per workload;
+		  values of 128 B; mixed is 90 % reads. ZooKeeper-protocol servers (corral, ZooKeeper) are driven by
+		  corral's pipelined raw client, etcd by go.etcd.io/etcd/client/v3 (serializable reads).
+		  The client runs on the same 2 cores as the servers.
+
+		Ratios are corral / other: above 1 is better for corral in ops/s, below 1 is better
+		for corral in p99. "–" means not measured (not installed, failed to start, or skipped).
+
+	MD
+	for n in $MEMBERS; do
+		echo "## $n member$([[ $n -gt 1 ]] && echo s)"
+		echo
+		"$BIN" bench compare "corral=$WORK/corral-$n.json" "zookeeper=$WORK/zk-$n.json" "etcd=$WORK/etcd-$n.json" 2>/dev/null
+		echo
+	done
+	cat <<-MD
+		## What each workload measures
+
+		- **get / set / mixed**: getData / setData (etcd: serializable Get / Put) on 1000 keys.
+		- **create**: persistent-sequential creates under one parent (etcd: a create-if-absent txn on a fresh key).
+		- **session-churn**: open a session, create an ephemeral node, close the session; ops are sessions;
+		  p99 is of the connect (TCP connect + handshake; etcd: new client + lease grant).
+		- **watch**: one-shot data watches re-armed before each write (etcd: persistent watches);
+		  ops are delivered events; latency from the write's acknowledgement to each event.
+		- **lock**: the Curator/kazoo lock recipe (ephemeral-sequential child, watch the predecessor;
+		  etcd: concurrency.Mutex); ops are acquisitions; latency is the wait for the lock.
+
+		## Full results
+
+	MD
+	for n in $MEMBERS; do
+		for sys in corral zk etcd; do
+			[[ -s $WORK/$sys-$n.txt ]] || continue
+			echo "<details><summary>$sys, $n member(s)</summary>"
+			echo
+			echo '```'
+			cat "$WORK/$sys-$n.txt"
+			echo '```'
+			echo
+			echo "</details>"
+			echo
+		done
+	done
+} >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+log "wrote $OUT"
