@@ -49,7 +49,33 @@ func runServer(c config.Server, log *slog.Logger) error {
 	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir %s: %w", c.DataDir, err)
 	}
+	peers, err := config.ParsePeers(c.Peers)
+	if err != nil {
+		return err
+	}
+	observers, err := config.ParseIDs(c.Observers)
+	if err != nil {
+		return err
+	}
+	var peerMap map[uint64]string
+	if len(peers) > 0 {
+		peerMap = make(map[uint64]string, len(peers))
+		for _, p := range peers {
+			peerMap[p.ID] = p.Addr
+		}
+		if _, ok := peerMap[c.ID]; !ok {
+			return fmt.Errorf("config: --id %d is not among --peers %q", c.ID, c.Peers)
+		}
+		if c.PeerAddr == "" {
+			c.PeerAddr = peerMap[c.ID]
+		}
+	}
 	srv, err := server.New(server.Config{
+		Peers:                  peerMap,
+		PeerAddr:               c.PeerAddr,
+		Observers:              observers,
+		Join:                   c.Join,
+		ClusterID:              c.ClusterID,
 		ID:                     c.ID,
 		ClientAddr:             c.ClientAddr,
 		DataDir:                c.DataDir,

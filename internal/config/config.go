@@ -76,6 +76,14 @@ type Server struct {
 	PeerAddr string
 	// Peers lists the members as "1=host:port,2=host:port" (zoo.cfg server.N lines).
 	Peers string
+	// Observers lists the ids among Peers that are non-voting members (raft
+	// learners), comma-separated (zoo.cfg server.N=…:observer).
+	Observers string
+	// Join starts a new member that is added to a running cluster: it waits
+	// for the leader to send it the state instead of bootstrapping.
+	Join bool
+	// ClusterID names the cluster; members of another cluster are refused.
+	ClusterID string
 }
 
 // Default values that are not derived from others.
@@ -287,6 +295,9 @@ func (c Server) Validate() error {
 			bad("peer-addr", "", strconv.Quote(c.PeerAddr), "want host:port")
 		}
 	}
+	if _, err := ParseIDs(c.Observers); err != nil {
+		bad("observers", "server.N=…:observer", strconv.Quote(c.Observers), err.Error())
+	}
 	if _, err := ParsePeers(c.Peers); err != nil {
 		bad("peers", "server.N", strconv.Quote(c.Peers), err.Error())
 	}
@@ -350,4 +361,21 @@ func (c Server) String() string {
 		fmt.Fprintf(&b, "%s=%s\n", s.name, s.get(&c))
 	}
 	return b.String()
+}
+
+// ParseIDs parses a comma-separated list of member ids ("4,5"). Blank input gives none.
+func ParseIDs(s string) ([]uint64, error) {
+	var out []uint64
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil || n == 0 || n > MaxID {
+			return nil, fmt.Errorf("bad member id %q (want 1..%d)", f, MaxID)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

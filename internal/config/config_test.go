@@ -141,7 +141,7 @@ func TestFileWarnings(t *testing.T) {
 		{"dataLogDir=/logs", []string{"dataLogDir=/logs has no effect: corral keeps its write-ahead log in dataDir"}},
 		{"autopurge.snapRetainCount=2", []string{"raised to the minimum 3"}},
 		{"tickTime=1000\ntickTime=2000", []string{":2: tickTime set again (first on line 1)"}},
-		{"server.1=a:1:2:observer", []string{"observer", "does not read the myid file"}},
+		{"server.1=a:1:2:observer", []string{"does not read the myid file"}},
 		{"server.1=a:1|b:2", []string{"several addresses", "myid"}},
 		{"ssl.keyStore.location=/x", []string{"TLS is not supported yet"}},
 	}
@@ -520,5 +520,30 @@ func TestBindHelp(t *testing.T) {
 	// Load tolerates a flag set without our flags.
 	if _, _, err := Load(pflag.NewFlagSet("x", pflag.ContinueOnError), nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestObserversFromZooCfg(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/zoo.cfg"
+	text := "server.1=a:2888:3888\nserver.2=b:2888:3888\nserver.3=c:2888:3888\nserver.4=d:2888:3888:observer\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	cfg := Default()
+	Bind(fs, &cfg)
+	if err := fs.Parse([]string{"--config", path, "--id", "1"}); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := Load(fs, func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Peers != "1=a:2888,2=b:2888,3=c:2888,4=d:2888" || c.Observers != "4" {
+		t.Fatalf("peers %q observers %q", c.Peers, c.Observers)
+	}
+	if ids, err := ParseIDs(c.Observers); err != nil || len(ids) != 1 || ids[0] != 4 {
+		t.Fatalf("ParseIDs: %v %v", ids, err)
 	}
 }

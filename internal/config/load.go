@@ -189,6 +189,21 @@ var settings = []setting{
 		func(c *Server) *string { return &c.PeerAddr }),
 	strSetting("peers", `members as "1=host:port,2=host:port" (zoo.cfg server.N lines)`,
 		func(c *Server) *string { return &c.Peers }),
+	strSetting("observers", `ids among --peers that are observers (non-voting), e.g. "4,5" (zoo.cfg server.N=…:observer)`,
+		func(c *Server) *string { return &c.Observers }),
+	strSetting("cluster-id", "name of the cluster; peers of another cluster are refused",
+		func(c *Server) *string { return &c.ClusterID }),
+	{name: "join", typ: "bool",
+		usage: "start a new member that joins a running cluster (add it with reconfig first): wait for the leader's state instead of bootstrapping",
+		get:   func(c *Server) string { return strconv.FormatBool(c.Join) },
+		set: func(c *Server, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("invalid boolean %q for --join", v)
+			}
+			c.Join = b
+			return nil
+		}},
 }
 
 func lookupSetting(name string) *setting {

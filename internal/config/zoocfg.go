@@ -99,9 +99,10 @@ func stripZK(key string) string {
 // syntax; malformed lines and values are errors naming file and line.
 func parseZooCfg(file, text string) ([]pair, []string, error) {
 	var (
-		pairs    []pair
-		warnings []string
-		seen     = map[string]int{}
+		pairs     []pair
+		warnings  []string
+		seen      = map[string]int{}
+		observers []string
 
 		clientHost, clientPort string
 		clientLine             int
@@ -225,7 +226,10 @@ func parseZooCfg(file, text string) ([]pair, []string, error) {
 		case key == "admin.serverAddress":
 			adminHost, adminSet, adminLine = v, true, line
 		case strings.HasPrefix(key, "server."):
-			id, addr, perr := parseServerLine(strings.TrimPrefix(key, "server."), v, func(f string, a ...any) { warn(line, f, a...) })
+			id, addr, observer, perr := parseServerLine(strings.TrimPrefix(key, "server."), v, func(f string, a ...any) { warn(line, f, a...) })
+			if perr == nil && observer {
+				observers = append(observers, strconv.FormatUint(id, 10))
+			}
 			if perr != nil {
 				err = fmt.Errorf("%s: %s=%q: %v", origin, k, v, perr)
 				break
@@ -292,6 +296,9 @@ func parseZooCfg(file, text string) ([]pair, []string, error) {
 			items[i] = strconv.FormatUint(id, 10) + "=" + peers[id]
 		}
 		pairs = append(pairs, pair{"peers", strings.Join(items, ","), fmt.Sprintf("%s:%d", file, peerLine)})
+		if len(observers) > 0 {
+			pairs = append(pairs, pair{"observers", strings.Join(observers, ","), fmt.Sprintf("%s:%d", file, peerLine)})
+		}
 		warn(peerLine, "server.N lines found: corral does not read the myid file; set this member's id with --id or CORRAL_ID")
 	}
 	return pairs, warnings, nil
@@ -301,10 +308,10 @@ func parseZooCfg(file, text string) ([]pair, []string, error) {
 // server.N=host:peerPort[:electionPort][:role][;clientAddr] line and returns
 // the id and host:peerPort. The election port and client address are
 // ignored; of several |-separated addresses the first is used.
-func parseServerLine(n, v string, warn func(string, ...any)) (uint64, string, error) {
-	id, err := strconv.ParseUint(n, 10, 64)
+func parseServerLine(n, v string, warn func(string, ...any)) (id uint64, addr string, observer bool, err error) {
+	id, err = strconv.ParseUint(n, 10, 64)
 	if err != nil {
-		return 0, "", fmt.Errorf("server id %q is not a number", n)
+		return 0, "", false, fmt.Errorf("server id %q is not a number", n)
 	}
 	v, _, _ = strings.Cut(v, ";")
 	v = strings.TrimSpace(v)
@@ -317,7 +324,7 @@ func parseServerLine(n, v string, warn func(string, ...any)) (uint64, string, er
 	if strings.HasPrefix(v, "[") {
 		end := strings.Index(v, "]")
 		if end < 0 || !strings.HasPrefix(v[end+1:], ":") {
-			return 0, "", fmt.Errorf("want [ipv6]:peerPort[:electionPort][:role]")
+			return 0, "", false, fmt.Errorf("want [ipv6]:peerPort[:electionPort][:role]")
 		}
 		host, rest = v[1:end], strings.Split(v[end+2:], ":")
 	} else {
@@ -325,21 +332,21 @@ func parseServerLine(n, v string, warn func(string, ...any)) (uint64, string, er
 		host, rest = parts[0], parts[1:]
 	}
 	if host == "" || len(rest) == 0 {
-		return 0, "", fmt.Errorf("want host:peerPort[:electionPort][:role]")
+		return 0, "", false, fmt.Errorf("want host:peerPort[:electionPort][:role]")
 	}
 	if last := rest[len(rest)-1]; last == "participant" || last == "observer" {
 		if last == "observer" {
-			warn("server.%d is an observer; observers are not supported yet and it is listed as a voting member", id)
+			observer = true
 		}
 		rest = rest[:len(rest)-1]
 	}
 	if len(rest) == 0 || len(rest) > 2 {
-		return 0, "", fmt.Errorf("want host:peerPort[:electionPort][:role]")
+		return 0, "", false, fmt.Errorf("want host:peerPort[:electionPort][:role]")
 	}
 	for _, p := range rest {
 		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
-			return 0, "", fmt.Errorf("bad port %q", p)
+			return 0, "", false, fmt.Errorf("bad port %q", p)
 		}
 	}
-	return id, net.JoinHostPort(host, rest[0]), nil
+	return id, net.JoinHostPort(host, rest[0]), observer, nil
 }

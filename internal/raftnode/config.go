@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"time"
+
+	"github.com/corral-io/corral/internal/transport"
 )
 
 // Defaults applied by Start to zero Config fields.
@@ -16,11 +19,7 @@ const (
 	DefaultSnapshotCount  = 100000
 	DefaultSnapshotRetain = 3
 	DefaultMaxEntryBytes  = 1<<20 + 4096
-
-	// catchUpEntries is how many entries are kept in raft's in-memory log
-	// behind a snapshot, so a slightly lagging follower can catch up from the
-	// log instead of receiving a whole snapshot.
-	catchUpEntries = 5000
+	DefaultClusterID      = "corral"
 
 	// maxSizePerMsg bounds the bytes of entries in one append message (and of
 	// committed entries handed out per Ready).
@@ -28,6 +27,11 @@ const (
 	// maxInflightMsgs bounds in-flight append messages per follower.
 	maxInflightMsgs = 256
 )
+
+// catchUpEntries is how many entries are kept in raft's in-memory log
+// behind a snapshot, so a slightly lagging follower can catch up from the
+// log instead of receiving a whole snapshot. A variable for tests.
+var catchUpEntries uint64 = 5000
 
 // Sentinel errors returned by the Node.
 var (
@@ -47,9 +51,17 @@ var (
 	// unrecoverable on-disk inconsistency; the message names the file (and,
 	// where known, the offset).
 	ErrCorrupt = errors.New("raftnode: corrupted data")
+	// ErrNotMember is returned by calls that need a member the cluster does
+	// not have (e.g. transferring leadership to an unknown id).
+	ErrNotMember = errors.New("raftnode: no such member")
 )
 
 // Config configures a Node. Zero fields take the documented defaults.
+//
+// A Node with no Peers (or only itself) and no PeerAddr is a single-member
+// group, as before clusters existed. With Peers listing other members, or
+// with PeerAddr set, it runs the peer transport (package transport) on
+// PeerAddr.
 type Config struct {
 	ID             uint64        // this member's id (1 for a single node); must be non-zero
 	DataDir        string        // holds wal/ and snap/ subdirectories; created if missing
@@ -64,9 +76,55 @@ type Config struct {
 	// data with ErrEntryTooLarge. Default 1<<20 + 4096.
 	MaxEntryBytes int
 	Logger        *slog.Logger // default slog.Default()
-	// Transport carries raft messages to other members. Nil means a
-	// single-member group (NopTransport).
-	Transport Transport
+
+	// Peers maps member ids to their peer addresses (host:port), this
+	// member included. It bootstraps a new cluster: on first start the
+	// voters are Peers minus Learners. Afterwards membership comes only from
+	// the raft log and snapshots (see ProposeConfChange); Peers then only
+	// supplies addresses of members the log does not give one for (e.g. for
+	// a member that joins with an empty log). Empty, or only this member:
+	// a single-member group.
+	Peers map[uint64]string
+	// PeerAddr is the address the peer transport listens on (may differ
+	// from the address others dial, e.g. ":2888"). Required when Peers
+	// names other members; optional for a single member (set it to be able
+	// to add members later).
+	PeerAddr string
+	// PeerListener, if set, is an already bound listener used instead of
+	// listening on PeerAddr (tests bind port 0 first).
+	PeerListener net.Listener
+	// Learners lists the members of Peers that start as non-voting raft
+	// learners (ZooKeeper's observers). Only used to bootstrap.
+	Learners []uint64
+	// ClusterID names the cluster; peers presenting another id are refused,
+	// and a data dir created for another cluster is refused. Default "corral".
+	ClusterID string
+	// Join starts a member that is being added to a running cluster: with
+	// an empty data dir it does not bootstrap but waits for the leader to
+	// send it the log or a snapshot. The member must be added with AddVoter
+	// or AddLearner on the cluster. Ignored once the data dir exists.
+	Join bool
+	// OnLeaderChange, if set, is called from the raft loop whenever the
+	// known leader changes (0: no leader known). It must return quickly and
+	// must not call Node methods that wait for the loop (Propose, ReadIndex,
+	// TransferLeadership, the conf-change calls, Stop).
+	OnLeaderChange func(leader uint64)
+
+	// PeerFaults injects network faults into the peer transport (tests).
+	PeerFaults *transport.Faults
+}
+
+// multiMember reports whether the config asks for the peer transport.
+func (c *Config) multiMember() bool {
+	if c.PeerAddr != "" || c.PeerListener != nil {
+		return true
+	}
+	for id := range c.Peers {
+		if id != c.ID {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Config) withDefaults() (Config, error) {
@@ -101,8 +159,24 @@ func (c *Config) withDefaults() (Config, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Transport == nil {
-		cfg.Transport = NopTransport{}
+	if cfg.ClusterID == "" {
+		cfg.ClusterID = DefaultClusterID
+	}
+	for id, addr := range cfg.Peers {
+		if id == 0 {
+			return cfg, errors.New("raftnode: Config.Peers: member id 0 is invalid")
+		}
+		if addr == "" && id != cfg.ID {
+			return cfg, fmt.Errorf("raftnode: Config.Peers: no address for member %d", id)
+		}
+	}
+	for _, id := range cfg.Learners {
+		if _, ok := cfg.Peers[id]; !ok {
+			return cfg, fmt.Errorf("raftnode: Config.Learners: member %d is not in Peers", id)
+		}
+	}
+	if cfg.multiMember() && cfg.PeerAddr == "" && cfg.PeerListener == nil {
+		return cfg, errors.New("raftnode: Config.PeerAddr must be set for a multi-member cluster")
 	}
 	return cfg, nil
 }

@@ -3,23 +3,66 @@
 // durability and checksummed snapshot files for log compaction.
 //
 // Even a single server is a one-member raft group, so a cluster is the same
-// code with more members; messages to other members go through a Transport
-// (NopTransport for one member).
+// code with more members; messages to other members go through the peer
+// transport (package transport; NopTransport for a single member without
+// Config.PeerAddr).
+//
+// # Cluster
+//
+// Config.Peers bootstraps a new cluster: the first entries of every
+// member's log are one conf change per member (voters, then
+// Config.Learners), each carrying the member's peer address in its Context,
+// committed at term 1; members bootstrapped with the same Peers write the
+// same entries. From then on membership lives only in the raft log and in
+// snapshots (the ConfState, plus the members' addresses in the snapshot
+// header): a restarted member rebuilds its peer list from them and uses
+// Config.Peers only for addresses the log does not give. Membership changes
+// (AddVoter, AddLearner, Promote, Remove, ProposeConfChange) carry the
+// added members' addresses in the conf change Context. A member started
+// with Config.Join and an empty data dir does not bootstrap: it waits for
+// the leader to send it the log or a snapshot once it has been added.
+//
+// The WAL metadata records the member id, the cluster id and the initial
+// peers; Start refuses a data dir of another member or cluster.
+//
+// raft runs with PreVote and CheckQuorum. Followers and learners forward
+// proposals and ReadIndex requests to the leader. Propose and ReadIndex
+// fail fast with ErrNotLeader when no leader is known, and when the leader
+// changes while they wait (raft drops such requests silently).
+//
+// # Failover
+//
+// A frozen or partitioned leader is replaced by raft after the election
+// timeout (10 ticks of 100 ms by default, randomized up to twice that). A
+// leader whose process died is noticed at once: its streams end (EOF,
+// reset, refused), the transport calls PeerLost, and each follower forgets
+// the leader (raft's ForgetLeader, so it grants pre-votes immediately) and
+// campaigns after a random 50-150 ms, unless a new leader appeared
+// meanwhile. Only the loss of the current leader does this. A graceful Stop
+// of a leader first transfers leadership to the most up-to-date voter.
 //
 // # The Ready loop
 //
 // One goroutine (Node.run) owns raft's Ready channel, the WAL and the state
 // machine. For every Ready, in this order:
 //
+//  0. A snapshot from the leader (the transport has already stored and
+//     verified its file as snap/<name>.recv) is renamed into place and
+//     recorded in the WAL.
 //  1. Persist: the Ready's HardState and Entries are written to the WAL with
 //     one Save, i.e. one write and one fsync (fdatasync) for the whole batch.
 //     Proposals that arrived while the previous Ready was being handled are
 //     in this batch, so concurrent proposers share an fsync (group commit).
 //     If Save fails the process exits (see below): nothing later in the list
 //     may happen with memory ahead of disk.
+//     A snapshot from the leader is then applied to raft's storage and
+//     restored into the state machine, and its membership and addresses
+//     adopted.
 //  2. Append the entries to raft's MemoryStorage (raft's view of stable storage).
 //  3. Send the Ready's messages through the Transport; they may promise
-//     entries or votes that are durable only now.
+//     entries or votes that are durable only now. A MsgSnap for a member
+//     that the newest snapshot predates (just added) gets a fresh snapshot
+//     of the applied state instead, which includes that member.
 //  4. Deliver ReadStates to waiting ReadIndex callers.
 //  5. Apply CommittedEntries to the StateMachine in index order (conf changes
 //     are also passed to raft's ApplyConfChange; entries without data apply as
@@ -35,14 +78,17 @@
 //
 //	<DataDir>/LOCK                          flock held while a Node runs
 //	<DataDir>/wal/<seq>-<index>.wal         etcd WAL segments (64 MB preallocated, %016x names);
-//	                                        records: CRC chain, metadata "corral-raftnode/1 id=<id>",
+//	                                        records: CRC chain, metadata "corral-raftnode/2 {json:
+//	                                        id, cluster, initial peers}" ("corral-raftnode/1 id=<id>" before),
 //	                                        raft entries, HardState, snapshot markers
 //	<DataDir>/wal/<n>.tmp                   the WAL's preallocated next segment
 //	<DataDir>/wal/*.wal.broken              copy of a segment before its torn tail was repaired
 //	<DataDir>/snap/<term>-<index>.snap      snapshots, %016x each (see snapshot.go for the format:
-//	                                        header with term, index and ConfState, the state machine's
+//	                                        header with term, index, ConfState and addresses, the state machine's
 //	                                        stream, trailer with length and CRC-32C)
 //	<DataDir>/snap/*.snap.broken            snapshot files that failed verification at start-up
+//	<DataDir>/snap/*.snap.recv              a snapshot received from the leader, not yet installed
+//	<DataDir>/snap/*.tmp                    a snapshot being written or received
 //
 // # Snapshots and compaction
 //
@@ -66,4 +112,7 @@
 // naming the file. The snapshot is streamed into the state machine, raft
 // re-delivers the committed WAL tail, and Start returns once that has been
 // applied and, for a single member, once it is leader (it campaigns at once).
+// A member of a larger group does not wait for a leader (it may be the only
+// one up); the lowest voter of a cluster bootstrapped by this very start
+// campaigns at once, the others elect by timeout.
 package raftnode

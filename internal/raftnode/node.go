@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/corral-io/corral/internal/transport"
 	"go.etcd.io/etcd/client/pkg/v3/fileutil"
 	"go.etcd.io/etcd/server/v3/storage/wal"
 	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
@@ -69,6 +71,29 @@ type Node struct {
 	readSeq  uint64
 	readWait map[string]chan uint64
 
+	tr Transport
+
+	// Membership and addresses. book is owned by the loop goroutine (and
+	// open); members is the published copy for Members and the handler.
+	book         map[uint64]string // member id -> peer address (recorded, or a hint from Config.Peers)
+	members      atomic.Pointer[Membership]
+	bootstrapped bool // this process bootstrapped a fresh cluster
+
+	raftState atomic.Uint32 // raft.StateType from the last SoftState
+	termA     atomic.Uint64
+
+	leaderMu     sync.Mutex
+	leaderCh     chan struct{}   // closed and replaced whenever the known leader changes
+	leaderCtx    context.Context // cancelled when the known leader changes
+	leaderCancel context.CancelFunc
+
+	failoverPending atomic.Bool
+	appHandler      atomic.Pointer[AppHandler]
+
+	ccMu   sync.Mutex
+	ccSeq  uint64
+	ccWait map[string]chan Membership
+
 	readyc   chan struct{} // closed once the restored state is applied (and, single member, leader)
 	stopc    chan struct{}
 	done     chan struct{} // closed when the loop has exited and storage is closed
@@ -96,16 +121,33 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 		readyc:   make(chan struct{}),
 		stopc:    make(chan struct{}),
 		done:     make(chan struct{}),
+		book:     make(map[uint64]string),
+		leaderCh: make(chan struct{}),
+		ccWait:   make(map[string]chan Membership),
 	}
+	n.leaderCtx, n.leaderCancel = context.WithCancel(context.Background())
+	n.leaderCancel() // no leader known yet
 	n.zl = newZapLogger(n.lg)
 	if err := n.open(); err != nil {
+		if n.rn != nil {
+			n.rn.Stop()
+		}
+		if n.tr != nil {
+			n.tr.Stop()
+		}
 		if n.w != nil {
 			n.w.Close()
 		}
 		if n.lock != nil {
 			n.lock.Close()
 		}
+		if n.tr == nil && c.PeerListener != nil {
+			c.PeerListener.Close()
+		}
 		return nil, err
+	}
+	if t, ok := n.tr.(*transport.Transport); ok {
+		t.Start()
 	}
 	go n.run()
 	select {
@@ -119,7 +161,8 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 	}
 }
 
-// open prepares storage, restores sm and creates the raft node.
+// open prepares storage, restores sm, starts the peer transport (not yet
+// accepting) and creates the raft node.
 func (n *Node) open() error {
 	t0 := time.Now()
 	if err := os.MkdirAll(n.cfg.DataDir, 0o700); err != nil {
@@ -136,6 +179,14 @@ func (n *Node) open() error {
 	if err := removeTmpFiles(n.snapDir); err != nil {
 		return err
 	}
+	for id, addr := range n.cfg.Peers {
+		n.book[id] = addr
+	}
+	if n.cfg.PeerAddr != "" {
+		if _, ok := n.book[n.cfg.ID]; !ok {
+			n.book[n.cfg.ID] = n.cfg.PeerAddr
+		}
+	}
 
 	var (
 		snap  raftpb.Snapshot
@@ -143,13 +194,14 @@ func (n *Node) open() error {
 		fresh bool
 	)
 	if !wal.Exist(n.walDir) {
-		w, err := wal.Create(n.zl, n.walDir, walMetadata(n.cfg.ID))
+		meta := n.newWALMeta()
+		w, err := wal.Create(n.zl, n.walDir, meta.encode())
 		if err != nil {
 			return fmt.Errorf("raftnode: creating WAL in %s: %w", n.walDir, err)
 		}
-		ws = walState{w: w, id: n.cfg.ID}
+		ws = walState{w: w, meta: meta}
 		fresh = true
-		n.lg.Info("created new WAL", "dir", n.walDir)
+		n.lg.Info("created new WAL", "dir", n.walDir, "cluster", meta.ClusterID, "join", meta.Join)
 	} else {
 		walSnaps, err := wal.ValidSnapshotEntries(n.zl, n.walDir)
 		if err != nil {
@@ -173,8 +225,8 @@ func (n *Node) open() error {
 			return err
 		}
 		n.w = ws.w
-		if ws.id != n.cfg.ID {
-			return fmt.Errorf("raftnode: data dir %s belongs to member %x, not %x", n.cfg.DataDir, ws.id, n.cfg.ID)
+		if err := n.checkIdentity(ws.meta); err != nil {
+			return err
 		}
 		last := snap.Metadata.Index
 		if len(ws.ents) > 0 {
@@ -193,12 +245,38 @@ func (n *Node) open() error {
 			if err := restoreSnapshotFile(filepath.Join(n.snapDir, sf.name), si, n.sm); err != nil {
 				return err
 			}
+			for id, addr := range si.addrs {
+				n.book[id] = addr
+			}
 			n.lg.Info("restored snapshot", "file", sf.name, "index", si.index, "term", si.term,
 				"bytes", si.bodyLen, "took", time.Since(t1))
 		}
 		n.lg.Info("replayed WAL", "dir", n.walDir, "entries", len(ws.ents), "commit", ws.hs.Commit, "term", ws.hs.Term)
 	}
 	n.w = ws.w
+
+	if fresh && !ws.meta.Join {
+		ents, hs, err := n.bootstrapEntries()
+		if err != nil {
+			return err
+		}
+		if err := n.w.Save(hs, ents); err != nil {
+			return fmt.Errorf("raftnode: writing the bootstrap entries to the WAL: %w", err)
+		}
+		ws.hs, ws.ents = hs, ents
+		n.bootstrapped = true
+	}
+	// Addresses recorded in the log (bootstrap and conf changes) win over
+	// the hints from the flags; membership itself is applied by raft.
+	for _, e := range ws.ents {
+		if e.Type == raftpb.EntryConfChange || e.Type == raftpb.EntryConfChangeV2 {
+			if cc, err := decodeConfChange(e); err == nil {
+				for id, addr := range parseCCContext(cc.AsV2().Context).Addrs {
+					n.book[id] = addr
+				}
+			}
+		}
+	}
 
 	n.ms = raft.NewMemoryStorage()
 	if !raft.IsEmptySnap(snap) {
@@ -217,29 +295,45 @@ func (n *Node) open() error {
 		return err
 	}
 	n.term, n.startCommit = ws.hs.Term, ws.hs.Commit
+	n.termA.Store(n.term)
+	n.publishMembers()
+
+	if n.cfg.multiMember() {
+		t, err := transport.New(transport.Config{
+			ID:         n.cfg.ID,
+			ClusterID:  n.cfg.ClusterID,
+			ListenAddr: n.cfg.PeerAddr,
+			Listener:   n.cfg.PeerListener,
+			Handler:    (*handler)(n),
+			Logger:     n.cfg.Logger,
+			Faults:     n.cfg.PeerFaults,
+		})
+		if err != nil {
+			return fmt.Errorf("raftnode: %w", err)
+		}
+		for id, addr := range n.book {
+			t.SetPeer(id, addr)
+		}
+		n.tr = t
+	} else {
+		n.tr = NopTransport{}
+	}
 
 	rc := &raft.Config{
-		ID:              n.cfg.ID,
-		ElectionTick:    n.cfg.ElectionTicks,
-		HeartbeatTick:   n.cfg.HeartbeatTicks,
-		Storage:         n.ms,
-		Applied:         snap.Metadata.Index,
-		MaxSizePerMsg:   maxSizePerMsg,
-		MaxInflightMsgs: maxInflightMsgs,
-		CheckQuorum:     true,
-		PreVote:         true,
-		Logger:          raftLogger{n.lg.With("sub", "etcd-raft")},
+		ID:                n.cfg.ID,
+		ElectionTick:      n.cfg.ElectionTicks,
+		HeartbeatTick:     n.cfg.HeartbeatTicks,
+		Storage:           n.ms,
+		Applied:           snap.Metadata.Index,
+		MaxSizePerMsg:     maxSizePerMsg,
+		MaxInflightMsgs:   maxInflightMsgs,
+		CheckQuorum:       true,
+		PreVote:           true,
+		StepDownOnRemoval: true,
+		Logger:            raftLogger{n.lg.With("sub", "etcd-raft")},
 	}
-	if fresh {
-		peers := []raft.Peer{{ID: n.cfg.ID}}
-		// Bootstrap commits one conf change entry per peer; wait for them
-		// so the membership is known before deciding readiness.
-		n.startCommit = uint64(len(peers))
-		n.rn = raft.StartNode(rc, peers)
-	} else {
-		n.rn = raft.RestartNode(rc)
-	}
-	n.lg.Info("storage opened", "fresh", fresh, "snapshot", snap.Metadata.Index, "took", time.Since(t0))
+	n.rn = raft.RestartNode(rc)
+	n.lg.Info("storage opened", "fresh", fresh, "join", ws.meta.Join, "snapshot", snap.Metadata.Index, "took", time.Since(t0))
 	return nil
 }
 
@@ -269,20 +363,18 @@ func (n *Node) run() {
 // (a fatal storage error; the process exits unless a test intercepted exit).
 func (n *Node) handleReady(rd raft.Ready) bool {
 	if rd.SoftState != nil {
-		isLeader := rd.SoftState.RaftState == raft.StateLeader
-		n.lead.Store(rd.SoftState.Lead)
-		if n.leader.Swap(isLeader) != isLeader {
-			n.lg.Info("leadership changed", "leader", isLeader, "lead", fmt.Sprintf("%x", rd.SoftState.Lead))
-		}
-		if !isLeader && rd.SoftState.Lead == raft.None {
-			n.failReads()
-		}
+		n.softState(*rd.SoftState)
 	}
-	if !raft.IsEmptySnap(rd.Snapshot) {
-		// Only a leader sends snapshots; a single-member group never
-		// receives one. Installing one needs the transport to have stored
-		// the snapshot file first, which does not exist yet.
-		return n.fatal("received a raft snapshot, which this version cannot install", errors.New("snapshot install not implemented"))
+	snap := !raft.IsEmptySnap(rd.Snapshot)
+	var si snapInfo
+	if snap {
+		// A snapshot from the leader, already received into the snap dir
+		// and verified by the transport: record it before the HardState
+		// that points past it.
+		var ok bool
+		if si, ok = n.recordSnapshot(rd.Snapshot); !ok {
+			return false
+		}
 	}
 	// 1. Persist HardState and entries (one write, one fsync) before anything
 	//    that depends on them: applying, sending, Advance.
@@ -294,6 +386,12 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 	}
 	if !raft.IsEmptyHardState(rd.HardState) {
 		n.term = rd.HardState.Term
+		n.termA.Store(n.term)
+	}
+	if snap {
+		if !n.installSnapshot(rd.Snapshot, si) {
+			return false
+		}
 	}
 	// 2. Make them visible to raft's log reader.
 	if err := n.ms.Append(rd.Entries); err != nil {
@@ -301,7 +399,10 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 	}
 	// 3. Send messages (durable now).
 	if len(rd.Messages) > 0 {
-		n.cfg.Transport.Send(rd.Messages)
+		if !n.refreshSnapshots(rd.Messages) {
+			return false
+		}
+		n.tr.Send(rd.Messages)
 	}
 	// 4. Answer read-index requests.
 	for _, rs := range rd.ReadStates {
@@ -332,29 +433,22 @@ func (n *Node) applyEntries(ents []raftpb.Entry) {
 				n.sm.Apply(e.Index, e.Data)
 			}
 		case raftpb.EntryConfChange, raftpb.EntryConfChangeV2:
-			var cc raftpb.ConfChangeI
-			if e.Type == raftpb.EntryConfChange {
-				var c1 raftpb.ConfChange
-				if err := c1.Unmarshal(e.Data); err != nil {
-					n.lg.Error("undecodable conf change entry", "index", e.Index, "err", err)
-					panic(err)
-				}
-				cc = c1
-			} else {
-				var c2 raftpb.ConfChangeV2
-				if err := c2.Unmarshal(e.Data); err != nil {
-					n.lg.Error("undecodable conf change entry", "index", e.Index, "err", err)
-					panic(err)
-				}
-				cc = c2
+			cc, err := decodeConfChange(*e)
+			if err != nil {
+				n.lg.Error("undecodable conf change entry", "index", e.Index, "err", err)
+				panic(err)
 			}
-			n.confState = *n.rn.ApplyConfChange(cc)
-			n.lg.Info("applied membership change", "index", e.Index, "voters", n.confState.Voters, "learners", n.confState.Learners)
+			n.applyConfChange(e.Index, cc)
 			n.sm.Apply(e.Index, nil)
 		}
 		n.appliedTerm = e.Term
 		n.applied.Store(e.Index)
 	}
+	n.notifyApplied()
+}
+
+// notifyApplied wakes WaitApplied callers.
+func (n *Node) notifyApplied() {
 	n.notifyMu.Lock()
 	close(n.notifyCh)
 	n.notifyCh = make(chan struct{})
@@ -367,14 +461,19 @@ func (n *Node) singleVoter() bool {
 	return len(cs.Voters) == 1 && cs.Voters[0] == n.cfg.ID && len(cs.VotersOutgoing) == 0
 }
 
-// maybeCampaign makes a single voter campaign as soon as its restored log is
-// applied (raft ignores a campaign while committed conf changes are unapplied),
-// instead of waiting out an election timeout.
+// maybeCampaign makes a member campaign as soon as its restored log is
+// applied (raft ignores a campaign while committed conf changes are
+// unapplied), instead of waiting out an election timeout: a single voter
+// always, and the lowest voter of a cluster this process just bootstrapped.
 func (n *Node) maybeCampaign() {
-	if n.campaigned || n.applied.Load() < n.startCommit || !n.singleVoter() {
+	if n.campaigned || n.applied.Load() < n.startCommit {
 		return
 	}
 	n.campaigned = true
+	first := n.bootstrapped && len(n.confState.Voters) > 0 && slices.Min(n.confState.Voters) == n.cfg.ID
+	if !n.singleVoter() && !first {
+		return
+	}
 	if err := n.rn.Campaign(context.Background()); err != nil {
 		n.lg.Warn("campaign failed", "err", err)
 	}
@@ -405,8 +504,9 @@ func (n *Node) fatal(msg string, err error) bool {
 // shutdown stops raft and closes storage; it runs when the loop ends.
 func (n *Node) shutdown() {
 	n.rn.Stop()
-	n.cfg.Transport.Stop()
+	n.tr.Stop()
 	n.failReads()
+	n.failConfChanges()
 	if n.failErr.Load() == nil {
 		if err := n.w.Close(); err != nil {
 			n.lg.Error("closing WAL", "err", err)
@@ -418,10 +518,16 @@ func (n *Node) shutdown() {
 }
 
 // Propose hands data to raft as a new log entry. It does not wait for the
-// entry to commit; it returns once raft has accepted it (on a leader, appended
-// it to the unstable log) or failed. Entries can still be lost afterwards
-// (e.g. a leader change before commit), so callers match applied entries
-// against what they proposed.
+// entry to commit; it returns once raft has accepted it (on a leader,
+// appended it to the unstable log; on a follower, forwarded it to the
+// leader) or failed. Entries can still be lost afterwards (a leader change
+// before commit, a forwarded proposal the leader never received), so
+// callers match applied entries against what they proposed.
+//
+// It returns ErrNotLeader at once when no leader is known or raft drops the
+// proposal (e.g. during a leadership transfer), and also when the known
+// leader changes while it waits for raft; it never blocks beyond that and
+// ctx.
 func (n *Node) Propose(ctx context.Context, data []byte) error {
 	if len(data) > n.cfg.MaxEntryBytes {
 		return ErrEntryTooLarge
@@ -429,6 +535,13 @@ func (n *Node) Propose(ctx context.Context, data []byte) error {
 	if len(data) == 0 {
 		return ErrEmptyEntry
 	}
+	return n.withLeader(ctx, func(ctx context.Context) error { return n.rn.Propose(ctx, data) })
+}
+
+// withLeader runs a raft call that may block while no leader is known
+// (raft.Node only takes proposals when it knows one), cancelling it when
+// the known leader changes.
+func (n *Node) withLeader(ctx context.Context, call func(context.Context) error) error {
 	select {
 	case <-n.done:
 		return ErrStopped
@@ -436,7 +549,24 @@ func (n *Node) Propose(ctx context.Context, data []byte) error {
 		return ErrStopped
 	default:
 	}
-	return n.mapErr(n.rn.Propose(ctx, data))
+	n.leaderMu.Lock()
+	lctx := n.leaderCtx
+	n.leaderMu.Unlock()
+	if lctx.Err() != nil || n.lead.Load() == raft.None {
+		return ErrNotLeader
+	}
+	if m := n.members.Load(); len(m.Voters) > 0 && !m.IsMember(n.cfg.ID) {
+		return fmt.Errorf("%w: this member is not in the cluster", ErrNotLeader)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(lctx, cancel)
+	defer stop()
+	err := call(cctx)
+	if err != nil && ctx.Err() == nil && lctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return ErrNotLeader
+	}
+	return n.mapErr(err)
 }
 
 func (n *Node) mapErr(err error) error {
@@ -453,7 +583,10 @@ func (n *Node) mapErr(err error) error {
 
 // ReadIndex returns an index such that, once AppliedIndex reaches it, local
 // state reflects every write committed before ReadIndex was called
-// (raft's ReadIndex protocol; immediate for a single-member leader).
+// (raft's ReadIndex protocol; immediate for a single-member leader). On a
+// follower or learner raft forwards the request to the leader. It fails
+// with ErrNotLeader when no leader is known or the leader changes while
+// waiting (raft drops such requests silently).
 func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 	select {
 	case <-n.done:
@@ -503,7 +636,7 @@ func (n *Node) deliverRead(rs raft.ReadState) {
 	}
 }
 
-// failReads fails pending read-index requests (leader lost or shutdown):
+// failReads fails pending read-index requests (leader changed or shutdown):
 // raft drops them silently in those cases.
 func (n *Node) failReads() {
 	n.readMu.Lock()
@@ -549,9 +682,23 @@ func (n *Node) Step(ctx context.Context, m raftpb.Message) error {
 	return n.mapErr(n.rn.Step(ctx, m))
 }
 
-// Stop stops the raft loop after the Ready being processed (if any), then
-// closes the WAL. It is idempotent and safe to call concurrently.
+// Stop stops the member and closes its storage. When this member leads a
+// group with other voters it first hands leadership to the most up-to-date
+// one (waiting at most two election timeouts), so the group does not wait
+// for an election. Then it stops the raft loop after the Ready being
+// processed (if any), closes the transport and the WAL. It is idempotent
+// and safe to call concurrently.
 func (n *Node) Stop() {
+	n.stopOnce.Do(func() {
+		n.handOff()
+		close(n.stopc)
+	})
+	<-n.done
+}
+
+// halt stops the member without handing leadership over, as a crash would
+// (tests).
+func (n *Node) halt() {
 	n.stopOnce.Do(func() { close(n.stopc) })
 	<-n.done
 }

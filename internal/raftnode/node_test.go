@@ -357,7 +357,7 @@ func TestTornSnapshotFile(t *testing.T) {
 	dir := t.TempDir()
 	sm := &fakeSM{}
 	sm.Apply(1, []byte("x"))
-	name, size, err := writeSnapshotFile(dir, 1, 1, testConfState(), sm)
+	name, size, err := writeSnapshotFile(dir, 1, 1, testConfState(), map[uint64]string{1: "a:1"}, sm)
 	if err != nil {
 		t.Fatal(err)
 	}

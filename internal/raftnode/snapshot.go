@@ -3,6 +3,7 @@ package raftnode
 import (
 	"bufio"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,20 +24,25 @@ import (
 
 // Snapshot file format (all integers big-endian):
 //
-//	header  magic "CRLSNAP1" | term u64 | index u64 | confStateLen u32 | confState (raftpb.ConfState)
+//	header  magic "CRLSNAP2" | term u64 | index u64 | confStateLen u32 | confState (raftpb.ConfState)
+//	        | addrsLen u32 | addrs (JSON object: member id -> peer address)
 //	body    the state machine's WriteSnapshot output, streamed
 //	trailer bodyLen u64 | crc u32 | magic "CRLSEND1"
 //
 // crc is CRC-32C (Castagnoli) of every byte before it (header, body and
 // bodyLen). A file whose trailer is missing, whose lengths disagree with the
 // file size, or whose checksum does not match is rejected as a whole.
+// Files with magic "CRLSNAP1" (written before clusters existed) have no
+// addrs field and are still read.
 const (
-	snapMagic      = "CRLSNAP1"
+	snapMagic      = "CRLSNAP2"
+	snapMagicV1    = "CRLSNAP1"
 	snapEndMagic   = "CRLSEND1"
 	snapSuffix     = ".snap"
 	snapFixedHdr   = 8 + 8 + 8 + 4
 	snapTrailerLen = 8 + 4 + 8
 	maxConfState   = 1 << 20
+	maxAddrs       = 1 << 20
 )
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
@@ -103,7 +110,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // writeSnapshotFile streams sm's state into dir/<term>-<index>.snap via a
 // temporary file, fsync, rename and directory fsync. On error the temporary
 // file is removed and no snapshot file is left behind.
-func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, sm StateMachine) (name string, size int64, err error) {
+func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, addrs map[uint64]string, sm StateMachine) (name string, size int64, err error) {
 	name = snapName(term, index)
 	final := filepath.Join(dir, name)
 	tmp := final + ".tmp"
@@ -124,12 +131,18 @@ func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, sm S
 	if err != nil {
 		return "", 0, err
 	}
-	hdr := make([]byte, snapFixedHdr, snapFixedHdr+len(csb))
+	ab, err := json.Marshal(addrs)
+	if err != nil {
+		return "", 0, err
+	}
+	hdr := make([]byte, snapFixedHdr, snapFixedHdr+len(csb)+4+len(ab))
 	copy(hdr, snapMagic)
 	binary.BigEndian.PutUint64(hdr[8:], term)
 	binary.BigEndian.PutUint64(hdr[16:], index)
 	binary.BigEndian.PutUint32(hdr[24:], uint32(len(csb)))
 	hdr = append(hdr, csb...)
+	hdr = binary.BigEndian.AppendUint32(hdr, uint32(len(ab)))
+	hdr = append(hdr, ab...)
 	if _, err = cw.Write(hdr); err != nil {
 		return "", 0, err
 	}
@@ -171,6 +184,7 @@ func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, sm S
 type snapInfo struct {
 	term, index uint64
 	confState   raftpb.ConfState
+	addrs       map[uint64]string // nil in version 1 files
 	bodyOff     int64
 	bodyLen     int64
 	crc         uint32
@@ -179,6 +193,12 @@ type snapInfo struct {
 // verifySnapshotFile reads the whole file at path, checks its framing and
 // checksum, and that the header agrees with the file name.
 func verifySnapshotFile(path string) (snapInfo, error) {
+	return verifySnapshotAs(path, filepath.Base(path))
+}
+
+// verifySnapshotAs is verifySnapshotFile for a file that will be called name
+// (a temporary file being received).
+func verifySnapshotAs(path, name string) (snapInfo, error) {
 	var si snapInfo
 	f, err := os.Open(path)
 	if err != nil {
@@ -204,15 +224,31 @@ func verifySnapshotFile(path string) (snapInfo, error) {
 	if _, err := f.ReadAt(hdr, 0); err != nil {
 		return si, fmt.Errorf("snapshot %s: reading header: %w", path, err)
 	}
-	if string(hdr[:8]) != snapMagic {
+	v1 := string(hdr[:8]) == snapMagicV1
+	if !v1 && string(hdr[:8]) != snapMagic {
 		return si, fmt.Errorf("snapshot %s: bad header magic at offset 0", path)
 	}
 	si.term = binary.BigEndian.Uint64(hdr[8:])
 	si.index = binary.BigEndian.Uint64(hdr[16:])
 	csLen := int64(binary.BigEndian.Uint32(hdr[24:]))
 	si.bodyLen = int64(binary.BigEndian.Uint64(tr[0:]))
+	if csLen > maxConfState || snapFixedHdr+csLen+snapTrailerLen > size {
+		return si, fmt.Errorf("snapshot %s: confState length %d disagrees with file size %d", path, csLen, size)
+	}
 	si.bodyOff = snapFixedHdr + csLen
-	if csLen > maxConfState || si.bodyLen < 0 || si.bodyOff+si.bodyLen+snapTrailerLen != size {
+	var addrsLen int64
+	if !v1 {
+		var lb [4]byte
+		if _, err := f.ReadAt(lb[:], si.bodyOff); err != nil {
+			return si, fmt.Errorf("snapshot %s: reading header: %w", path, err)
+		}
+		addrsLen = int64(binary.BigEndian.Uint32(lb[:]))
+		if addrsLen > maxAddrs {
+			return si, fmt.Errorf("snapshot %s: addresses length %d", path, addrsLen)
+		}
+		si.bodyOff += 4 + addrsLen
+	}
+	if si.bodyLen < 0 || si.bodyOff+si.bodyLen+snapTrailerLen != size {
 		return si, fmt.Errorf("snapshot %s: lengths (confState %d, body %d) disagree with file size %d", path, csLen, si.bodyLen, size)
 	}
 	h := crc32.New(crc32c)
@@ -230,8 +266,17 @@ func verifySnapshotFile(path string) (snapInfo, error) {
 	if err := si.confState.Unmarshal(csb); err != nil {
 		return si, fmt.Errorf("snapshot %s: confState at offset %d: %w", path, snapFixedHdr, err)
 	}
-	if term, index, ok := parseSnapName(filepath.Base(path)); !ok || term != si.term || index != si.index {
-		return si, fmt.Errorf("snapshot %s: header says term %d index %d, not what the file name says", path, si.term, si.index)
+	if !v1 {
+		ab := make([]byte, addrsLen)
+		if _, err := f.ReadAt(ab, snapFixedHdr+csLen+4); err != nil {
+			return si, fmt.Errorf("snapshot %s: %w", path, err)
+		}
+		if err := json.Unmarshal(ab, &si.addrs); err != nil {
+			return si, fmt.Errorf("snapshot %s: addresses at offset %d: %w", path, snapFixedHdr+csLen+4, err)
+		}
+	}
+	if term, index, ok := parseSnapName(name); !ok || term != si.term || index != si.index {
+		return si, fmt.Errorf("snapshot %s: header says term %d index %d, not what the file name %s says", path, si.term, si.index, name)
 	}
 	return si, nil
 }
@@ -307,14 +352,15 @@ func (n *Node) loadSnapshot(dir string, known map[uint64]uint64) (sf snapFile, s
 	return sf, si, ok, nil
 }
 
-// removeTmpFiles deletes leftovers of interrupted snapshot writes.
+// removeTmpFiles deletes leftovers of interrupted snapshot writes and of
+// snapshots received but never installed.
 func removeTmpFiles(dir string) error {
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	for _, de := range des {
-		if strings.HasSuffix(de.Name(), snapSuffix+".tmp") {
+		if strings.HasSuffix(de.Name(), ".tmp") || strings.HasSuffix(de.Name(), recvSuffix) {
 			if err := os.Remove(filepath.Join(dir, de.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
@@ -337,13 +383,20 @@ func syncDir(dir string) error {
 // since the last one, records it in the WAL, compacts raft's in-memory log and
 // purges files no longer needed. It returns false after a fatal WAL error.
 func (n *Node) maybeSnapshot() bool {
-	applied := n.applied.Load()
-	if applied-n.snapAttempt < n.cfg.SnapshotCount {
+	if n.applied.Load()-n.snapAttempt < n.cfg.SnapshotCount {
 		return true
 	}
+	return n.snapshotNow()
+}
+
+// snapshotNow writes a snapshot of the applied state, records it in the
+// WAL, compacts raft's in-memory log and purges old files. It returns false
+// after a fatal WAL error.
+func (n *Node) snapshotNow() bool {
+	applied := n.applied.Load()
 	n.snapAttempt = applied
 	t0 := time.Now()
-	name, size, err := writeSnapshotFile(n.snapDir, n.appliedTerm, applied, n.confState, n.sm)
+	name, size, err := writeSnapshotFile(n.snapDir, n.appliedTerm, applied, n.confState, n.memberAddrs(), n.sm)
 	if err != nil {
 		// Nothing is lost: the WAL still holds every entry. Retry later.
 		n.lg.Error("writing snapshot failed; retrying after SnapshotCount more entries", "index", applied, "err", err)
@@ -398,4 +451,42 @@ func (n *Node) purge() error {
 		return err
 	}
 	return purgeWAL(n.lg, n.walDir, oldest)
+}
+
+// refreshSnapshots rewrites MsgSnap messages whose snapshot predates the
+// recipient's membership (a member just added needs a snapshot, but the
+// newest one was taken before the conf change that added it, and it would
+// reject it): a snapshot of the applied state, which includes that change,
+// is taken now and sent instead. raft accepts a newer snapshot than the one
+// it asked for. It returns false after a fatal WAL error.
+func (n *Node) refreshSnapshots(msgs []raftpb.Message) bool {
+	for i := range msgs {
+		m := &msgs[i]
+		if m.Type != raftpb.MsgSnap || m.Snapshot == nil || inConfState(m.Snapshot.Metadata.ConfState, m.To) {
+			continue
+		}
+		if n.snapIndex < n.applied.Load() {
+			n.lg.Info("taking a snapshot for a member the newest snapshot predates", "peer", fmt.Sprintf("%x", m.To),
+				"snapshot", n.snapIndex, "applied", n.applied.Load())
+			if !n.snapshotNow() {
+				return false
+			}
+		}
+		s, err := n.ms.Snapshot()
+		if err != nil || !inConfState(s.Metadata.ConfState, m.To) {
+			n.lg.Warn("no snapshot includes the member yet; it will be retried", "peer", fmt.Sprintf("%x", m.To), "err", err)
+			continue
+		}
+		m.Snapshot = &s
+	}
+	return true
+}
+
+func inConfState(cs raftpb.ConfState, id uint64) bool {
+	for _, ids := range [][]uint64{cs.Voters, cs.Learners, cs.VotersOutgoing, cs.LearnersNext} {
+		if slices.Contains(ids, id) {
+			return true
+		}
+	}
+	return false
 }

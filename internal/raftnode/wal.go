@@ -1,6 +1,8 @@
 package raftnode
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,22 +17,52 @@ import (
 	"go.uber.org/zap"
 )
 
-// walMetaFormat is the metadata recorded at the head of every WAL segment.
-const walMetaFormat = "corral-raftnode/1 id=%016x"
+// WAL metadata, recorded at the head of every WAL segment. Version 1 held
+// only the member id; version 2 adds the cluster id and the membership the
+// data dir was bootstrapped with (for diagnostics and identity checks; the
+// current membership lives in the raft log and snapshots).
+const (
+	walMetaFormatV1 = "corral-raftnode/1 id=%016x"
+	walMetaPrefixV2 = "corral-raftnode/2 "
+)
 
-func walMetadata(id uint64) []byte { return fmt.Appendf(nil, walMetaFormat, id) }
+// walMeta is the identity stored in the WAL.
+type walMeta struct {
+	ID        uint64            `json:"id"`
+	ClusterID string            `json:"cluster,omitempty"`
+	Peers     map[uint64]string `json:"peers,omitempty"`    // initial members and addresses
+	Learners  []uint64          `json:"learners,omitempty"` // initial learners
+	Join      bool              `json:"join,omitempty"`     // created to join a running cluster
+	v1        bool
+}
 
-func parseWALMetadata(b []byte) (id uint64, err error) {
-	if _, err := fmt.Sscanf(string(b), walMetaFormat, &id); err != nil {
-		return 0, fmt.Errorf("unrecognised WAL metadata %q", b)
+func (m walMeta) encode() []byte {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err) // plain data
 	}
-	return id, nil
+	return append([]byte(walMetaPrefixV2), b...)
+}
+
+func parseWALMetadata(b []byte) (walMeta, error) {
+	var m walMeta
+	if rest, ok := bytes.CutPrefix(b, []byte(walMetaPrefixV2)); ok {
+		if err := json.Unmarshal(rest, &m); err != nil {
+			return m, fmt.Errorf("unrecognised WAL metadata %q: %v", b, err)
+		}
+		return m, nil
+	}
+	if _, err := fmt.Sscanf(string(b), walMetaFormatV1, &m.ID); err != nil {
+		return m, fmt.Errorf("unrecognised WAL metadata %q", b)
+	}
+	m.v1 = true
+	return m, nil
 }
 
 // walState is what replaying the WAL yields.
 type walState struct {
 	w    *wal.WAL
-	id   uint64
+	meta walMeta
 	hs   raftpb.HardState
 	ents []raftpb.Entry
 }
@@ -48,12 +80,12 @@ func openWAL(lg *slog.Logger, zl *zap.Logger, dir string, snap walpb.Snapshot) (
 		}
 		meta, hs, ents, err := w.ReadAll()
 		if err == nil {
-			id, perr := parseWALMetadata(meta)
+			m, perr := parseWALMetadata(meta)
 			if perr != nil {
 				w.Close()
 				return walState{}, fmt.Errorf("%w: WAL in %s: %v", ErrCorrupt, dir, perr)
 			}
-			return walState{w: w, id: id, hs: hs, ents: ents}, nil
+			return walState{w: w, meta: m, hs: hs, ents: ents}, nil
 		}
 		w.Close()
 		if !errors.Is(err, io.ErrUnexpectedEOF) || attempt > 0 {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corral-io/corral/internal/raftnode"
 	"github.com/corral-io/corral/proto"
 )
 
@@ -29,7 +30,7 @@ func (c *conn) fourLetterWord(cmd string) {
 	switch {
 	case !s.fourLetterEnabled(cmd):
 		out = cmd + " is not executed because it is not in the whitelist.\n"
-	case !s.serving.Load():
+	case !s.servingRequests():
 		out = "This ZooKeeper instance is not currently serving requests\n"
 	default:
 		out = s.fourLetterOutput(cmd)
@@ -115,6 +116,9 @@ func (s *Server) srvr(withClients bool) string {
 	s.mu.RLock()
 	fmt.Fprintf(&b, "Node count: %d\n", s.tree.NodeCount())
 	s.mu.RUnlock()
+	if w := s.evenVotersWarning(); w != "" {
+		fmt.Fprintf(&b, "Warning: %s\n", w)
+	}
 	return b.String()
 }
 
@@ -127,7 +131,32 @@ func javaDouble(f float64) string {
 	return strconv.FormatFloat(math.Round(f*10000)/10000, 'f', -1, 64)
 }
 
-func (s *Server) mode() string { return "standalone" }
+// mode is the member's role as ZooKeeper names it: standalone, leader, follower or
+// observer.
+func (s *Server) mode() string {
+	switch r := s.node.Role(); r {
+	case raftnode.RoleLearner:
+		return "observer"
+	case raftnode.RoleCandidate, raftnode.RoleNone:
+		return "follower"
+	default:
+		return r
+	}
+}
+
+// evenVotersWarning returns a warning when the cluster has an even number of
+// voters: it tolerates no more failures than one voter fewer ("odd numbers rule").
+func (s *Server) evenVotersWarning() string {
+	if n := len(s.node.Members().Voters); n > 1 && n%2 == 0 {
+		return fmt.Sprintf("%d voting members: an even number tolerates no more failures than %d; use an odd number", n, n-1)
+	}
+	return ""
+}
+
+// serving reports whether the member can serve requests: it knows a leader.
+func (s *Server) servingRequests() bool {
+	return s.serving.Load() && s.node.Leader() != 0
+}
 
 func (s *Server) outstanding() int {
 	n := 0
@@ -171,6 +200,15 @@ func (s *Server) mntr() string {
 		{"zk_connection_rejected", s.stats.rejectedConns.Load()},
 		{"zk_connection_drop_count", s.stats.slowClients.Load()},
 		{"zk_data_dir_size", DirSize(s.cfg.DataDir)},
+	}
+	m := s.node.Members()
+	if s.node.IsLeader() && len(m.Voters)+len(m.Learners) > 1 {
+		kv = append(kv, [2]any{"zk_followers", len(m.Voters) + len(m.Learners) - 1},
+			[2]any{"zk_synced_followers", len(m.Voters) - 1},
+			[2]any{"zk_synced_observers", len(m.Learners)})
+	}
+	if w := s.evenVotersWarning(); w != "" {
+		kv = append(kv, [2]any{"zk_voters_even_warning", w})
 	}
 	var b strings.Builder
 	for _, p := range kv {

@@ -25,6 +25,10 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 		return fmt.Sprintf("client has seen zxid 0x%x, newer than this server's 0x%x; it must try another server",
 			req.LastZxidSeen, applied), false
 	}
+	if s.node.Leader() == 0 {
+		// Cut off from the quorum (or electing): let the client try another member.
+		return "no leader: this member cannot serve sessions now", false
+	}
 	timeout := s.negotiateTimeout(req.TimeOut)
 	sid, passwd := req.SessionID, req.Passwd
 	if sid == 0 {

@@ -42,6 +42,18 @@ type Config struct {
 	FourLetterWords        []string
 	SnapshotCount          uint64
 	SnapshotRetain         int
+	// Peers maps member ids to peer addresses, this member included; empty for a
+	// single member. It bootstraps a new cluster; afterwards membership lives in
+	// the raft log.
+	Peers map[uint64]string
+	// PeerAddr is where this member listens for its peers.
+	PeerAddr string
+	// Observers are the members of Peers that do not vote (raft learners).
+	Observers []uint64
+	// Join starts a member added to a running cluster.
+	Join bool
+	// ClusterID names the cluster.
+	ClusterID string
 	// ConfDump renders the conf four-letter word's output (nil: a minimal one).
 	ConfDump func() string
 	Logger   *slog.Logger
@@ -114,6 +126,8 @@ type Server struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	nextSID  atomic.Int64
+	// leaderChangedAt is when the known leader last changed (unix ns).
+	leaderChangedAt atomic.Int64
 }
 
 // waiter is what a proposer waits on: a client request, or a channel for the server's
@@ -149,11 +163,21 @@ func New(cfg Config) (*Server, error) {
 		SnapshotRetain: cfg.SnapshotRetain,
 		MaxEntryBytes:  cfg.MaxBuffer + 64<<10,
 		Logger:         cfg.Logger,
+		Peers:          cfg.Peers,
+		PeerAddr:       cfg.PeerAddr,
+		Learners:       cfg.Observers,
+		Join:           cfg.Join,
+		ClusterID:      cfg.ClusterID,
+		OnLeaderChange: s.leaderChanged,
+		// 0.8–1.6 s without a leader starts an election: a frozen leader is
+		// replaced within about 2 s (ZooKeeper's defaults: about 10 s).
+		ElectionTicks: 8,
 	}, (*stateMachine)(s))
 	if err != nil {
 		return nil, err
 	}
 	s.node = node
+	node.OnApp(s.onPeerMessage)
 	s.mu.RLock()
 	for _, si := range s.tree.Sessions() {
 		// A restarted (or new) leader gives every session a fresh full timeout.
@@ -188,10 +212,15 @@ func (s *Server) Serve() error {
 		}
 	}
 	s.serving.Store(true)
-	s.wg.Add(2)
+	s.wg.Add(4)
 	go s.expiryLoop()
 	go s.reapLoop()
+	go s.touchLoop()
+	go s.watchdogLoop()
 	s.log.Info("serving clients", "addr", s.ln.Addr().String(), "id", s.cfg.ID)
+	if w := s.evenVotersWarning(); w != "" {
+		s.log.Warn(w)
+	}
 	var tempDelay time.Duration
 	for {
 		nc, err := s.ln.Accept()

@@ -522,3 +522,34 @@ func TestWhoAmIShowsDigestUser(t *testing.T) {
 		t.Fatalf("whoAmI = %+v, want %+v", r.Clients, want)
 	}
 }
+
+// On one connection, a watch event is written before any reply that reflects the
+// change it reports.
+func TestEventBeforeReplyThatReflectsIt(t *testing.T) {
+	s := testServer(t, "")
+	a := rawSession(t, s, 5000)
+	b := rawSession(t, s, 5000)
+	rawCreate(t, b, 1, "/o", proto.ModePersistent)
+	e := proto.NewEncoder(nil)
+	encodeRequest(e, 1, proto.OpGetData, &proto.PathWatchRequest{Path: "/o", Watch: true})
+	a.Write(e.Bytes())
+	if h := readReply(t, a); h.Err != 0 || h.Xid != 1 {
+		t.Fatalf("getData: %+v", h)
+	}
+	e.Reset()
+	encodeRequest(e, 2, proto.OpSetData, &proto.SetDataRequest{Path: "/o", Data: []byte("x"), Version: -1})
+	b.Write(e.Bytes())
+	if h := readReply(t, b); h.Err != 0 {
+		t.Fatalf("setData: %+v", h)
+	}
+	e.Reset()
+	encodeRequest(e, 2, proto.OpGetData, &proto.PathWatchRequest{Path: "/o"})
+	a.Write(e.Bytes())
+	first := readReply(t, a)
+	if first.Xid != proto.XidNotification {
+		t.Fatalf("first frame after the change is %+v, want the notification", first)
+	}
+	if second := readReply(t, a); second.Xid != 2 {
+		t.Fatalf("second frame %+v, want the getData reply", second)
+	}
+}

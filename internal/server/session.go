@@ -16,6 +16,7 @@ import (
 type sessionTracker struct {
 	mu       sync.Mutex
 	sessions map[int64]*tracked
+	heard    map[int64]struct{} // touched since the last batch to the leader
 }
 
 type tracked struct {
@@ -25,7 +26,7 @@ type tracked struct {
 }
 
 func newSessionTracker() *sessionTracker {
-	return &sessionTracker{sessions: make(map[int64]*tracked)}
+	return &sessionTracker{sessions: make(map[int64]*tracked), heard: make(map[int64]struct{})}
 }
 
 func (t *sessionTracker) add(id int64, timeout time.Duration, now time.Time) {
@@ -44,6 +45,34 @@ func (t *sessionTracker) touch(id int64, now time.Time) {
 	t.mu.Lock()
 	if s := t.sessions[id]; s != nil {
 		s.lastHeard = now
+	}
+	if id != 0 {
+		t.heard[id] = struct{}{}
+	}
+	t.mu.Unlock()
+}
+
+// takeHeard returns and forgets the sessions touched since the last call.
+func (t *sessionTracker) takeHeard() []int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.heard) == 0 {
+		return nil
+	}
+	out := make([]int64, 0, len(t.heard))
+	for id := range t.heard {
+		out = append(out, id)
+	}
+	clear(t.heard)
+	return out
+}
+
+// resetAll gives every session a fresh full timeout from now.
+func (t *sessionTracker) resetAll(now time.Time) {
+	t.mu.Lock()
+	for _, s := range t.sessions {
+		s.lastHeard = now
+		s.closing = false
 	}
 	t.mu.Unlock()
 }
