@@ -186,6 +186,14 @@ func Start(t testing.TB, extraArgs ...string) *Proc {
 }
 
 func (p *Proc) launch() error {
+	if err := p.spawn(); err != nil {
+		return err
+	}
+	return p.waitReady()
+}
+
+// spawn starts the process without waiting for it to serve.
+func (p *Proc) spawn() error {
 	logf, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -206,7 +214,14 @@ func (p *Proc) launch() error {
 	p.cmd, p.done = cmd, done
 	p.mu.Unlock()
 	go func() { _ = cmd.Wait(); close(done) }()
+	return nil
+}
 
+// waitReady waits until the process answers imok (it serves requests).
+func (p *Proc) waitReady() error {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
 	deadline := time.Now().Add(StartTimeout)
 	for {
 		select {
@@ -304,4 +319,94 @@ func tail(path string, n int) string {
 		}
 	}
 	return string(b)
+}
+
+// StartCluster starts n members of one cluster on loopback (free client and peer
+// ports, temporary data dirs), launching them all before waiting for each to serve,
+// as members of a new cluster must be. extraArgs go to every member.
+func StartCluster(t testing.TB, n int, extraArgs ...string) []*Proc {
+	t.Helper()
+	bin := Build(t)
+	peerPorts := make([]int, n)
+	var peers []string
+	for i := range peerPorts {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("corralproc: %v", err)
+		}
+		peerPorts[i] = port
+		peers = append(peers, fmt.Sprintf("%d=127.0.0.1:%d", i+1, port))
+	}
+	procs := make([]*Proc, n)
+	for i := range procs {
+		dir := t.TempDir()
+		p := &Proc{t: t, bin: bin, dataDir: filepath.Join(dir, "data"), logPath: filepath.Join(dir, "corral.log")}
+		if err := os.MkdirAll(p.dataDir, 0o755); err != nil {
+			t.Fatalf("corralproc: %v", err)
+		}
+		t.Cleanup(p.Kill)
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("corralproc: %v", err)
+		}
+		p.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		p.args = append([]string{"server", "--id", strconv.Itoa(i + 1), "--client-addr", p.addr, "--data-dir", p.dataDir,
+			"--peer-addr", fmt.Sprintf("127.0.0.1:%d", peerPorts[i]), "--peers", strings.Join(peers, ",")}, extraArgs...)
+		if err := p.spawn(); err != nil {
+			t.Fatalf("corralproc: %v", err)
+		}
+		procs[i] = p
+	}
+	for _, p := range procs {
+		if err := p.waitReady(); err != nil {
+			t.Fatalf("corralproc: member did not start: %v\n--- %s (tail) ---\n%s", err, p.logPath, tail(p.logPath, 4000))
+		}
+	}
+	return procs
+}
+
+// Pause freezes the process with SIGSTOP; Resume continues it with SIGCONT.
+func (p *Proc) Pause() { p.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused process.
+func (p *Proc) Resume() { p.signal(syscall.SIGCONT) }
+
+func (p *Proc) signal(sig syscall.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil && p.cmd.Process != nil {
+		_ = p.cmd.Process.Signal(sig)
+	}
+}
+
+// StartAgain runs a process that was killed, without waiting for it to serve (a
+// restarted cluster member may need the others first). WaitReady waits.
+func (p *Proc) StartAgain() {
+	p.t.Helper()
+	p.Kill()
+	if err := p.spawn(); err != nil {
+		p.t.Fatalf("corralproc: %v", err)
+	}
+}
+
+// WaitReady waits until the process serves requests (imok).
+func (p *Proc) WaitReady() {
+	p.t.Helper()
+	if err := p.waitReady(); err != nil {
+		p.t.Fatalf("corralproc: %v\n--- %s (tail) ---\n%s", err, p.logPath, tail(p.logPath, 4000))
+	}
+}
+
+// Mode returns the member's Mode line from srvr ("leader", "follower", ...), or "".
+func (p *Proc) Mode() string {
+	out, err := fourlw.SendTimeout(p.addr, "srvr", time.Second)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if m, ok := strings.CutPrefix(line, "Mode: "); ok {
+			return m
+		}
+	}
+	return ""
 }

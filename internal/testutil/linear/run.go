@@ -108,11 +108,14 @@ func Run(t *testing.T, cfg Config) Result {
 					in.Version = int32(r.Intn(4))
 					if r.Intn(2) == 0 {
 						// Mostly aim at the current version so CASes succeed.
+						// A plain read: sequentially consistent, so it may lag, but
+						// never behind what this session has already seen.
 						if _, st, err := conn.Get(keyPath(k)); err == nil {
 							in.Version = st.Version
-							if st.Mzxid > lastSeen[k] {
-								lastSeen[k] = st.Mzxid
+							if st.Mzxid < lastSeen[k] {
+								t.Errorf("client %d: plain read of k%d went back in time: mzxid %d after %d", c, k, st.Mzxid, lastSeen[k])
 							}
+							lastSeen[k] = st.Mzxid
 						}
 					}
 					st, err := conn.Set(keyPath(k), []byte(in.Value), in.Version)
