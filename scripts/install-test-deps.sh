@@ -11,6 +11,7 @@
 #   C client CLI (cli_mt)        /usr/lib/zookeeper/bin/cli_mt      (package zookeeper-bin)
 #   kazoo (Python client)        /usr/lib/python3/dist-packages/kazoo, run with /usr/bin/python3
 #   Java runtime                 /usr/bin/java (pulled in by zookeeper)
+#   tmux (drives `corral cli`)   /usr/bin/tmux
 set -euo pipefail
 
 die() { echo "install-test-deps: $*" >&2; exit 1; }
@@ -23,6 +24,8 @@ wanted=(
 	"zookeeper-bin|/usr/lib/zookeeper/bin/cli_mt"
 	"python3-kazoo|/usr/lib/python3/dist-packages/kazoo/client.py"
 	"python3|/usr/bin/python3"
+	"tmux|/usr/bin/tmux"
+	"docker-compose|/usr/bin/docker-compose"
 )
 
 missing=()

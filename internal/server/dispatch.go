@@ -305,7 +305,12 @@ func (s *Server) setWatches(c *conn, r *request, zxid int64) ([]byte, bool) {
 // its user name alone (two passwords of one user show as the user twice).
 func whoAmI(auth []proto.ID) []proto.ID {
 	out := make([]proto.ID, 0, len(auth))
+	var ips []proto.ID
 	for _, id := range auth {
+		if id.Scheme == "ip" {
+			ips = append(ips, id) // listed last, as the reference does
+			continue
+		}
 		if id.Scheme == "digest" {
 			if user, _, ok := strings.Cut(id.ID, ":"); ok {
 				id.ID = user
@@ -313,5 +318,5 @@ func whoAmI(auth []proto.ID) []proto.ID {
 		}
 		out = append(out, id)
 	}
-	return out
+	return append(out, ips...)
 }

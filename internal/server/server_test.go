@@ -517,7 +517,7 @@ func TestWhoAmIShowsDigestUser(t *testing.T) {
 	h.Decode(d)
 	var r proto.WhoAmIResponse
 	r.Decode(d)
-	want := []proto.ID{{Scheme: "ip", ID: "127.0.0.1"}, {Scheme: "digest", ID: "bob"}}
+	want := []proto.ID{{Scheme: "digest", ID: "bob"}, {Scheme: "ip", ID: "127.0.0.1"}}
 	if len(r.Clients) != 2 || r.Clients[0] != want[0] || r.Clients[1] != want[1] {
 		t.Fatalf("whoAmI = %+v, want %+v", r.Clients, want)
 	}

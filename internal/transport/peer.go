@@ -211,9 +211,7 @@ func (p *peer) dial(kind uint8, addr string) (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tc, ok := conn.(*net.TCPConn); ok {
-		tc.SetNoDelay(true)
-	}
+	tuneConn(conn)
 	deadline, _ := ctx.Deadline()
 	conn.SetDeadline(deadline)
 	hs := handshake{kind: kind, from: p.t.cfg.ID, to: p.id, clusterID: p.t.cfg.ClusterID}

@@ -41,6 +41,7 @@ func (t *Transport) acceptLoop() {
 			return
 		}
 		tempDelay = 0
+		tuneConn(conn)
 		if !t.track(conn) {
 			conn.Close()
 			return
