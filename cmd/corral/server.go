@@ -76,6 +76,7 @@ func runServer(c config.Server, log *slog.Logger) error {
 		Observers:              observers,
 		Join:                   c.Join,
 		ClusterID:              c.ClusterID,
+		ReadOnlyMode:           c.ReadOnlyMode,
 		ID:                     c.ID,
 		ClientAddr:             c.ClientAddr,
 		DataDir:                c.DataDir,

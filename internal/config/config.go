@@ -84,6 +84,9 @@ type Server struct {
 	Join bool
 	// ClusterID names the cluster; members of another cluster are refused.
 	ClusterID string
+	// ReadOnlyMode lets a member cut off from the quorum serve reads to clients
+	// that accept a read-only server (zoo.cfg readonlymode.enabled). Default on.
+	ReadOnlyMode bool
 }
 
 // Default values that are not derived from others.
@@ -137,6 +140,7 @@ func Default() Server {
 		MaxOutstanding:         DefaultMaxOutstanding,
 		MaxSendQueueBytes:      DefaultMaxSendQueueBytes,
 		ContainerCheckInterval: DefaultContainerCheckInterval,
+		ReadOnlyMode:           true,
 		ContainerMaxPerMinute:  DefaultContainerMaxPerMinute,
 		FourLetterWords:        slices.Clone(DefaultFourLetterWords),
 		SnapshotCount:          DefaultSnapshotCount,

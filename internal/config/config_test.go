@@ -45,6 +45,7 @@ func TestDefault(t *testing.T) {
 		MaxSendQueueBytes: 16 << 20, ContainerCheckInterval: 5 * time.Second, ContainerMaxPerMinute: 10000,
 		FourLetterWords: []string{"ruok", "srvr", "stat", "mntr", "conf", "isro", "dirs", "envi"},
 		SnapshotCount:   100000, SnapshotRetain: 3, LogLevel: "info", LogFormat: "text", ID: 1,
+		ReadOnlyMode: true,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Default() =\n%+v\nwant\n%+v", c, want)
@@ -226,7 +227,8 @@ func TestPrecedence(t *testing.T) {
 			"--max-outstanding", "5", "--max-send-queue", "0x400000", "--container-check-interval", "1s",
 			"--container-max-per-minute", "3", "--container-max-never-used", "1h", "--4lw", "ruok,DUMP", "--snapshot-count", "9",
 			"--snapshot-retain", "4", "--admin-addr", ":8081", "--log-level", "debug", "--log-format", "json", "--id", "3",
-			"--peer-addr", "h:2380", "--peers", "3=h:2380,4=i:2380"}, nil,
+			"--peer-addr", "h:2380", "--peers", "3=h:2380,4=i:2380", "--observers", "4", "--cluster-id", "c1",
+			"--read-only-mode=false", "--join"}, nil,
 			func(c Server) bool {
 				return reflect.DeepEqual(c, Server{
 					ClientAddr: "127.0.0.1:0", DataDir: "d", TickTime: 100 * time.Millisecond, MinSessionTimeout: time.Second,
@@ -234,7 +236,7 @@ func TestPrecedence(t *testing.T) {
 					MaxOutstanding: 5, MaxSendQueueBytes: 4 << 20, ContainerCheckInterval: time.Second,
 					ContainerMaxPerMinute: 3, ContainerMaxNeverUsed: time.Hour, FourLetterWords: []string{"ruok", "dump"},
 					SnapshotCount: 9, SnapshotRetain: 4, AdminAddr: ":8081", LogLevel: "debug", LogFormat: "json", ID: 3,
-					PeerAddr: "h:2380", Peers: "3=h:2380,4=i:2380"})
+					PeerAddr: "h:2380", Peers: "3=h:2380,4=i:2380", Observers: "4", ClusterID: "c1", Join: true})
 			}},
 		{"every env", nil, map[string]string{
 			"CORRAL_CLIENT_ADDR": "127.0.0.1:0", "CORRAL_DATA_DIR": "d", "CORRAL_TICK_TIME": "100ms", "CORRAL_MIN_SESSION_TIMEOUT": "1s",
@@ -242,7 +244,8 @@ func TestPrecedence(t *testing.T) {
 			"CORRAL_MAX_OUTSTANDING": "5", "CORRAL_MAX_SEND_QUEUE": "4M", "CORRAL_CONTAINER_CHECK_INTERVAL": "1s",
 			"CORRAL_CONTAINER_MAX_PER_MINUTE": "3", "CORRAL_CONTAINER_MAX_NEVER_USED": "1h", "CORRAL_4LW": "ruok dump",
 			"CORRAL_SNAPSHOT_COUNT": "9", "CORRAL_SNAPSHOT_RETAIN": "4", "CORRAL_ADMIN_ADDR": ":8081", "CORRAL_LOG_LEVEL": "debug",
-			"CORRAL_LOG_FORMAT": "json", "CORRAL_ID": "3", "CORRAL_PEER_ADDR": "h:2380", "CORRAL_PEERS": "3=h:2380,4=i:2380"},
+			"CORRAL_LOG_FORMAT": "json", "CORRAL_ID": "3", "CORRAL_PEER_ADDR": "h:2380", "CORRAL_PEERS": "3=h:2380,4=i:2380",
+			"CORRAL_OBSERVERS": "4", "CORRAL_CLUSTER_ID": "c1", "CORRAL_READ_ONLY_MODE": "false", "CORRAL_JOIN": "true"},
 			func(c Server) bool {
 				return reflect.DeepEqual(c, Server{
 					ClientAddr: "127.0.0.1:0", DataDir: "d", TickTime: 100 * time.Millisecond, MinSessionTimeout: time.Second,
@@ -250,7 +253,7 @@ func TestPrecedence(t *testing.T) {
 					MaxOutstanding: 5, MaxSendQueueBytes: 4 << 20, ContainerCheckInterval: time.Second,
 					ContainerMaxPerMinute: 3, ContainerMaxNeverUsed: time.Hour, FourLetterWords: []string{"ruok", "dump"},
 					SnapshotCount: 9, SnapshotRetain: 4, AdminAddr: ":8081", LogLevel: "debug", LogFormat: "json", ID: 3,
-					PeerAddr: "h:2380", Peers: "3=h:2380,4=i:2380"})
+					PeerAddr: "h:2380", Peers: "3=h:2380,4=i:2380", Observers: "4", ClusterID: "c1", Join: true})
 			}},
 		{"empty env disables admin and 4lw", nil, map[string]string{"CORRAL_ADMIN_ADDR": "", "CORRAL_4LW": ""},
 			func(c Server) bool { return c.AdminAddr == "" && len(c.FourLetterWords) == 0 }},

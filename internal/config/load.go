@@ -193,6 +193,17 @@ var settings = []setting{
 		func(c *Server) *string { return &c.Observers }),
 	strSetting("cluster-id", "name of the cluster; peers of another cluster are refused",
 		func(c *Server) *string { return &c.ClusterID }),
+	{name: "read-only-mode", typ: "bool",
+		usage: "serve reads to read-only clients while cut off from the quorum (zoo.cfg readonlymode.enabled)",
+		get:   func(c *Server) string { return strconv.FormatBool(c.ReadOnlyMode) },
+		set: func(c *Server, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("invalid boolean %q for --read-only-mode", v)
+			}
+			c.ReadOnlyMode = b
+			return nil
+		}},
 	{name: "join", typ: "bool",
 		usage: "start a new member that joins a running cluster (add it with reconfig first): wait for the leader's state instead of bootstrapping",
 		get:   func(c *Server) string { return strconv.FormatBool(c.Join) },
@@ -240,6 +251,9 @@ func Bind(fs *pflag.FlagSet, cfg *Server) {
 	for i := range settings {
 		s := &settings[i]
 		fs.Var(&flagValue{s: s, cfg: cfg}, s.name, s.usage+"; env "+EnvName(s.name))
+		if s.typ == "bool" {
+			fs.Lookup(s.name).NoOptDefVal = "true" // --join alone means --join=true
+		}
 	}
 }
 

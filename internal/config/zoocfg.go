@@ -186,6 +186,12 @@ func parseZooCfg(file, text string) ([]pair, []string, error) {
 			} else {
 				emit("max-buffer", v)
 			}
+		case key == "readonlymode.enabled":
+			if _, perr := strconv.ParseBool(v); perr != nil {
+				err = fail("not true or false")
+			} else {
+				emit("read-only-mode", v)
+			}
 		case key == "snapCount":
 			if _, perr := strconv.ParseUint(v, 10, 64); perr != nil {
 				err = fail("not a positive integer")

@@ -90,6 +90,7 @@ func (s *Server) watchdogLoop() {
 		case <-s.stopping:
 			return
 		case now := <-tick.C:
+			s.updateReadOnly(now)
 			limit := s.proposalTimeout()
 			changed := time.Unix(0, s.leaderChangedAt.Load())
 			// A write proposed before the leader changed may have been lost with the

@@ -47,6 +47,7 @@ type conn struct {
 	sessionID atomic.Int64
 	timeout   atomic.Int32
 	oldClient bool
+	readOnly  bool // a read-only session on a member without quorum (set at handshake)
 
 	mu         sync.Mutex
 	pending    []*request

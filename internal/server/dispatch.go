@@ -27,6 +27,14 @@ func (c *conn) handle(frame []byte) string {
 	s.sessions.touch(sid, now)
 	r := &request{xid: h.Xid, op: h.Type, body: body, start: now}
 	c.stats.lastOp.Store(int32(h.Type))
+	if c.readOnly {
+		switch h.Type {
+		case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL, proto.OpDelete,
+			proto.OpSetData, proto.OpSetACL, proto.OpCheck, proto.OpMulti, proto.OpCloseSession, proto.OpSync, proto.OpReconfig:
+			c.notReadOnly(r)
+			return ""
+		}
+	}
 	switch h.Type {
 	case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL, proto.OpDelete,
 		proto.OpSetData, proto.OpSetACL, proto.OpCheck, proto.OpMulti:

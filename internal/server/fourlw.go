@@ -30,7 +30,7 @@ func (c *conn) fourLetterWord(cmd string) {
 	switch {
 	case !s.fourLetterEnabled(cmd):
 		out = cmd + " is not executed because it is not in the whitelist.\n"
-	case !s.servingRequests():
+	case !s.servingRequests() && !s.readOnly.Load():
 		out = "This ZooKeeper instance is not currently serving requests\n"
 	default:
 		out = s.fourLetterOutput(cmd)
@@ -53,6 +53,9 @@ func (s *Server) fourLetterOutput(cmd string) string {
 	case "ruok":
 		return "imok"
 	case "isro":
+		if s.readOnly.Load() {
+			return "ro"
+		}
 		return "rw"
 	case "srvr":
 		return s.srvr(false)
@@ -98,6 +101,9 @@ func (s *Server) versionString() string {
 func (s *Server) srvr(withClients bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Zookeeper version: %s\n", s.versionString())
+	if s.readOnly.Load() {
+		b.WriteString("READ-ONLY mode; serving only read-only clients\n")
+	}
 	if withClients {
 		b.WriteString("Clients:\n")
 		for _, c := range s.connList() {
@@ -134,6 +140,9 @@ func javaDouble(f float64) string {
 // mode is the member's role as ZooKeeper names it: standalone, leader, follower or
 // observer.
 func (s *Server) mode() string {
+	if s.readOnly.Load() {
+		return "read-only"
+	}
 	switch r := s.node.Role(); r {
 	case raftnode.RoleLearner:
 		return "observer"

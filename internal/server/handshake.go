@@ -26,6 +26,9 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 			req.LastZxidSeen, applied), false
 	}
 	if s.node.Leader() == 0 {
+		if s.readOnly.Load() && req.ReadOnly {
+			return c.readOnlySession(&req)
+		}
 		// Cut off from the quorum (or electing): let the client try another member.
 		return "no leader: this member cannot serve sessions now", false
 	}

@@ -54,6 +54,9 @@ type Config struct {
 	Join bool
 	// ClusterID names the cluster.
 	ClusterID string
+	// ReadOnlyMode lets a member cut off from the quorum serve reads to clients
+	// that accept a read-only server (readonlymode.enabled).
+	ReadOnlyMode bool
 	// ConfDump renders the conf four-letter word's output (nil: a minimal one).
 	ConfDump func() string
 	Logger   *slog.Logger
@@ -128,6 +131,8 @@ type Server struct {
 	nextSID  atomic.Int64
 	// leaderChangedAt is when the known leader last changed (unix ns).
 	leaderChangedAt atomic.Int64
+	// readOnly is set while the member serves read-only clients (no quorum).
+	readOnly atomic.Bool
 }
 
 // waiter is what a proposer waits on: a client request, or a channel for the server's

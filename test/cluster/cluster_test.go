@@ -1,0 +1,175 @@
+// Package cluster tests corral's cluster behaviour with real processes: observers,
+// read-only mode without a quorum, sessions moving between members.
+package cluster
+
+import (
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/corral-io/corral/internal/testutil/corralproc"
+	"github.com/corral-io/corral/internal/testutil/fourlw"
+	"github.com/corral-io/corral/proto"
+)
+
+type nopLogger struct{}
+
+func (nopLogger) Printf(string, ...any) {}
+
+func dial(t *testing.T, addrs ...string) *zk.Conn {
+	t.Helper()
+	c, ev, err := zk.Connect(addrs, 4*time.Second, zk.WithLogInfo(false), zk.WithLogger(nopLogger{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	deadline := time.After(15 * time.Second)
+	for c.State() != zk.StateHasSession {
+		select {
+		case <-ev:
+		case <-deadline:
+			t.Fatalf("no session with %v", addrs)
+		}
+	}
+	return c
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// rawConnect opens a session over a raw socket, saying whether the client accepts
+// a read-only server.
+func rawConnect(t *testing.T, addr string, readOnly bool) (net.Conn, proto.ConnectResponse) {
+	t.Helper()
+	nc, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	e := proto.NewEncoder(nil)
+	off := proto.BeginFrame(e)
+	(&proto.ConnectRequest{TimeOut: 10000, Passwd: make([]byte, 16), ReadOnly: readOnly}).Encode(e)
+	proto.EndFrame(e, off)
+	nc.Write(e.Bytes())
+	frame, err := proto.ReadFrame(nc, 1<<20, nil)
+	if err != nil {
+		return nc, proto.ConnectResponse{}
+	}
+	var r proto.ConnectResponse
+	proto.Unmarshal(frame, &r)
+	return nc, r
+}
+
+func request(t *testing.T, nc net.Conn, xid int32, op proto.OpCode, body proto.Record) (proto.ReplyHeader, *proto.Decoder) {
+	t.Helper()
+	e := proto.NewEncoder(nil)
+	off := proto.BeginFrame(e)
+	(&proto.RequestHeader{Xid: xid, Type: op}).Encode(e)
+	body.Encode(e)
+	proto.EndFrame(e, off)
+	if _, err := nc.Write(e.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		frame, err := proto.ReadFrame(nc, 1<<20, nil)
+		if err != nil {
+			t.Fatalf("reply to xid %d: %v", xid, err)
+		}
+		d := proto.NewDecoder(frame)
+		var h proto.ReplyHeader
+		h.Decode(d)
+		if h.Xid == proto.XidNotification {
+			continue
+		}
+		return h, d
+	}
+}
+
+// TestObserverAndReadOnlyMode runs three voters and one observer. The observer
+// serves reads, holds sessions and forwards writes. With two voters killed, the
+// survivors have no quorum: they refuse ordinary clients, serve read-only ones
+// (writes answer NOTREADONLY, isro says ro), and go back to read-write when the
+// quorum returns.
+func TestObserverAndReadOnlyMode(t *testing.T) {
+	procs := corralproc.StartCluster(t, 4, "--observers", "4")
+	obs := procs[3]
+	waitFor(t, "member 4 to report Mode: observer", 10*time.Second, func() bool { return obs.Mode() == "observer" })
+
+	c := dial(t, obs.Addr())
+	if _, err := c.Create("/via-observer", []byte("x"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("write through the observer: %v", err)
+	}
+	e, err := c.Create("/eph", nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := dial(t, procs[0].Addr())
+	if _, err := other.Sync("/via-observer"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, _ := other.Exists(e); !ok {
+		t.Fatal("ephemeral of an observer's session not visible on a voter")
+	}
+
+	// Kill two voters: no quorum.
+	survivor, killed := procs[0], procs[1:3]
+	for _, p := range killed {
+		p.Kill()
+	}
+	waitFor(t, "isro to say ro on the surviving voter", 15*time.Second, func() bool {
+		out, err := fourlw.SendTimeout(survivor.Addr(), "isro", time.Second)
+		return err == nil && out == "ro"
+	})
+	if _, r := rawConnect(t, survivor.Addr(), false); r.TimeOut > 0 {
+		t.Fatalf("a read-write client got a session without quorum: %+v", r)
+	}
+	nc, r := rawConnect(t, survivor.Addr(), true)
+	if r.TimeOut <= 0 || !r.ReadOnly {
+		t.Fatalf("read-only client refused: %+v", r)
+	}
+	h, d := request(t, nc, 1, proto.OpGetData, &proto.PathWatchRequest{Path: "/via-observer"})
+	var gd proto.GetDataResponse
+	gd.Decode(d)
+	if h.Err != 0 || string(gd.Data) != "x" {
+		t.Fatalf("read-only getData: %+v %q", h, gd.Data)
+	}
+	if h, _ := request(t, nc, 2, proto.OpCreate, &proto.CreateRequest{Path: "/no", ACL: proto.WorldACL(31)}); h.Err != proto.ErrNotReadOnly {
+		t.Fatalf("write in read-only mode: %+v", h)
+	}
+
+	// Quorum back: read-write again, read-only connections closed.
+	for _, p := range killed {
+		p.StartAgain()
+	}
+	waitFor(t, "isro to say rw", 20*time.Second, func() bool {
+		out, err := fourlw.SendTimeout(survivor.Addr(), "isro", time.Second)
+		return err == nil && out == "rw"
+	})
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 64)
+	for {
+		if _, err := nc.Read(buf); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatal("read-only connection not closed after the quorum returned")
+			}
+			break
+		}
+	}
+	after := dial(t, survivor.Addr())
+	if _, err := after.Create("/after", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("write after the quorum returned: %v", err)
+	}
+}
