@@ -16,14 +16,20 @@ type stateMachine Server
 func (sm *stateMachine) Apply(index uint64, data []byte) {
 	s := (*Server)(sm)
 	if data == nil {
+		s.mu.Lock()
 		s.applied.Store(int64(index))
+		s.checkpointDigest(index)
+		s.mu.Unlock()
 		return
 	}
 	e, err := tree.UnmarshalEntry(data)
 	if err != nil {
 		// Every member sees the same bytes, so every member skips it alike.
 		s.log.Error("skipping undecodable log entry", "index", index, "err", err)
+		s.mu.Lock()
 		s.applied.Store(int64(index))
+		s.checkpointDigest(index)
+		s.mu.Unlock()
 		return
 	}
 	zxid := int64(index)
@@ -34,6 +40,7 @@ func (sm *stateMachine) Apply(index uint64, data []byte) {
 		s.fireEvents(res.Events)
 	}
 	s.afterApply(zxid, e, res)
+	s.checkpointDigest(index)
 	s.mu.Unlock()
 }
 

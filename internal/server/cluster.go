@@ -73,6 +73,10 @@ func (s *Server) onPeerMessage(from uint64, kind uint8, data []byte) {
 			s.sessions.touch(int64(binary.BigEndian.Uint64(data)), now)
 			data = data[8:]
 		}
+	case msgDigest:
+		if len(data) == 16 {
+			s.judgeDigest(binary.BigEndian.Uint64(data), from, binary.BigEndian.Uint64(data[8:]))
+		}
 	default:
 		s.log.Warn("unknown message from peer", "from", from, "kind", kind)
 	}

@@ -30,6 +30,8 @@ func (c *conn) fourLetterWord(cmd string) {
 	switch {
 	case !s.fourLetterEnabled(cmd):
 		out = cmd + " is not executed because it is not in the whitelist.\n"
+	case s.divergence.Load() != nil && cmd != "srvr" && cmd != "stat":
+		out = "This ZooKeeper instance is not currently serving requests\n"
 	case !s.servingRequests() && !s.readOnly.Load():
 		out = "This ZooKeeper instance is not currently serving requests\n"
 	default:
@@ -125,6 +127,9 @@ func (s *Server) srvr(withClients bool) string {
 	if w := s.evenVotersWarning(); w != "" {
 		fmt.Fprintf(&b, "Warning: %s\n", w)
 	}
+	if why := s.divergence.Load(); why != nil {
+		fmt.Fprintf(&b, "Error: %s\n", *why)
+	}
 	return b.String()
 }
 
@@ -218,6 +223,9 @@ func (s *Server) mntr() string {
 	}
 	if w := s.evenVotersWarning(); w != "" {
 		kv = append(kv, [2]any{"zk_voters_even_warning", w})
+	}
+	if len(m.Voters)+len(m.Learners) > 1 {
+		kv = append(kv, [2]any{"corral_digest_checkpoints_agreed", s.digestsAgreed.Load()})
 	}
 	var b strings.Builder
 	for _, p := range kv {

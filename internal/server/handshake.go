@@ -25,6 +25,9 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 		return fmt.Sprintf("client has seen zxid 0x%x, newer than this server's 0x%x; it must try another server",
 			req.LastZxidSeen, applied), false
 	}
+	if why := s.divergence.Load(); why != nil {
+		return "not serving: " + *why, false
+	}
 	if s.node.Leader() == 0 {
 		if s.readOnly.Load() && req.ReadOnly {
 			return c.readOnlySession(&req)

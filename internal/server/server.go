@@ -133,6 +133,12 @@ type Server struct {
 	leaderChangedAt atomic.Int64
 	// readOnly is set while the member serves read-only clients (no quorum).
 	readOnly atomic.Bool
+	// digests and divergence: the cross-member state check (digest.go).
+	digests   *digestBook
+	nodeReady atomic.Bool // s.node is set
+	// digestsAgreed counts checkpoints where every member reported the same digest.
+	digestsAgreed atomic.Int64
+	divergence    atomic.Pointer[string]
 }
 
 // waiter is what a proposer waits on: a client request, or a channel for the server's
@@ -157,6 +163,7 @@ func New(cfg Config) (*Server, error) {
 		sessConns: make(map[int64]*conn),
 		stats:     newStats(),
 		stopping:  make(chan struct{}),
+		digests:   newDigestBook(),
 	}
 	s.sessions = newSessionTracker()
 	s.nextSID.Store(initialSessionID(cfg.ID, time.Now()))
@@ -182,6 +189,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.node = node
+	s.nodeReady.Store(true)
 	node.OnApp(s.onPeerMessage)
 	s.mu.RLock()
 	for _, si := range s.tree.Sessions() {

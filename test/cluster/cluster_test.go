@@ -5,6 +5,7 @@ package cluster
 import (
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,6 +123,21 @@ func TestObserverAndReadOnlyMode(t *testing.T) {
 	if ok, _, _ := other.Exists(e); !ok {
 		t.Fatal("ephemeral of an observer's session not visible on a voter")
 	}
+	// Enough writes for a few digest checkpoints: every member must agree.
+	for i := 0; i < 2100; i++ {
+		if _, err := other.Set("/via-observer", []byte("x"), -1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "digest checkpoints agreed on every member", 10*time.Second, func() bool {
+		for _, p := range procs {
+			out, _ := fourlw.SendTimeout(p.Addr(), "mntr", time.Second)
+			if !strings.Contains(out, "corral_digest_checkpoints_agreed\t") || strings.Contains(out, "corral_digest_checkpoints_agreed\t0\n") {
+				return false
+			}
+		}
+		return true
+	})
 
 	// Kill two voters: no quorum.
 	survivor, killed := procs[0], procs[1:3]
