@@ -77,6 +77,8 @@ func runServer(c config.Server, log *slog.Logger) error {
 		Join:                   c.Join,
 		ClusterID:              c.ClusterID,
 		ReadOnlyMode:           c.ReadOnlyMode,
+		ForceNewCluster:        c.ForceNewCluster,
+		ReconfigDisabled:       !c.ReconfigEnabled,
 		ID:                     c.ID,
 		ClientAddr:             c.ClientAddr,
 		DataDir:                c.DataDir,

@@ -84,9 +84,15 @@ type Server struct {
 	Join bool
 	// ClusterID names the cluster; members of another cluster are refused.
 	ClusterID string
+	// ForceNewCluster makes this member, alone, a new one-member cluster from its
+	// data dir: the documented recovery after losing the quorum for good.
+	ForceNewCluster bool
 	// ReadOnlyMode lets a member cut off from the quorum serve reads to clients
 	// that accept a read-only server (zoo.cfg readonlymode.enabled). Default on.
 	ReadOnlyMode bool
+	// ReconfigEnabled accepts membership changes through the reconfig request
+	// (zoo.cfg reconfigEnabled). Default on.
+	ReconfigEnabled bool
 }
 
 // Default values that are not derived from others.
@@ -141,6 +147,7 @@ func Default() Server {
 		MaxSendQueueBytes:      DefaultMaxSendQueueBytes,
 		ContainerCheckInterval: DefaultContainerCheckInterval,
 		ReadOnlyMode:           true,
+		ReconfigEnabled:        true,
 		ContainerMaxPerMinute:  DefaultContainerMaxPerMinute,
 		FourLetterWords:        slices.Clone(DefaultFourLetterWords),
 		SnapshotCount:          DefaultSnapshotCount,

@@ -204,6 +204,28 @@ var settings = []setting{
 			c.ReadOnlyMode = b
 			return nil
 		}},
+	{name: "reconfig-enabled", typ: "bool",
+		usage: "accept membership changes through ZooKeeper's reconfig request (zoo.cfg reconfigEnabled; on by default, unlike ZooKeeper)",
+		get:   func(c *Server) string { return strconv.FormatBool(c.ReconfigEnabled) },
+		set: func(c *Server, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("invalid boolean %q for --reconfig-enabled", v)
+			}
+			c.ReconfigEnabled = b
+			return nil
+		}},
+	{name: "force-new-cluster", typ: "bool",
+		usage: "recover from a lost quorum: start this member alone as a one-member cluster from all the data it has (add members back with reconfig)",
+		get:   func(c *Server) string { return strconv.FormatBool(c.ForceNewCluster) },
+		set: func(c *Server, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("invalid boolean %q for --force-new-cluster", v)
+			}
+			c.ForceNewCluster = b
+			return nil
+		}},
 	{name: "join", typ: "bool",
 		usage: "start a new member that joins a running cluster (add it with reconfig first): wait for the leader's state instead of bootstrapping",
 		get:   func(c *Server) string { return strconv.FormatBool(c.Join) },

@@ -24,7 +24,6 @@ var noEffect = map[string]string{
 	"electionPortBindRetry":                   "corral elects leaders with raft",
 	"quorumListenOnAllIPs":                    "use --peer-addr",
 	"standaloneEnabled":                       "a single member is a one-member raft group",
-	"reconfigEnabled":                         "membership changes go through the raft log",
 	"dynamicConfigFile":                       "membership lives in the raft log; list members with server.N or --peers",
 	"peerType":                                "observers are not supported yet",
 	"syncEnabled":                             "raft's own log replication is used",
@@ -185,6 +184,12 @@ func parseZooCfg(file, text string) ([]pair, []string, error) {
 				err = fail("not a size in bytes")
 			} else {
 				emit("max-buffer", v)
+			}
+		case key == "reconfigEnabled":
+			if _, perr := strconv.ParseBool(v); perr != nil {
+				err = fail("not true or false")
+			} else {
+				emit("reconfig-enabled", v)
 			}
 		case key == "readonlymode.enabled":
 			if _, perr := strconv.ParseBool(v); perr != nil {

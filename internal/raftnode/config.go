@@ -104,6 +104,10 @@ type Config struct {
 	// send it the log or a snapshot. The member must be added with AddVoter
 	// or AddLearner on the cluster. Ignored once the data dir exists.
 	Join bool
+	// ForceNewCluster recovers from a lost quorum: on start, this member drops
+	// its uncommitted entries and removes every other member, becoming a
+	// one-member cluster (see forceNewCluster). For operators, once.
+	ForceNewCluster bool
 	// OnLeaderChange, if set, is called from the raft loop whenever the
 	// known leader changes (0: no leader known). It must return quickly and
 	// must not call Node methods that wait for the loop (Propose, ReadIndex,

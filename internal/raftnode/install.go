@@ -134,6 +134,7 @@ func (n *Node) installSnapshot(s raftpb.Snapshot, si snapInfo) bool {
 	for id, addr := range si.addrs {
 		n.book[id] = addr
 	}
+	n.restoreSnapMeta(si.meta)
 	m := n.publishMembers()
 	for id, addr := range m.Addrs {
 		n.tr.SetPeer(id, addr)

@@ -22,6 +22,17 @@ type Membership struct {
 	// Addrs holds the peer address of each member where known (recorded in
 	// the log or snapshot, or given in Config.Peers).
 	Addrs map[uint64]string
+	// ClientAddrs holds the client address of members where one was given
+	// with the change that added them (WithClientAddr).
+	ClientAddrs map[uint64]string
+	// ConfIndex is the raft index of the last applied membership change:
+	// the configuration's version (ZooKeeper's config version). 0 when
+	// unknown (a member restored from a snapshot written before it was
+	// recorded, until the next change).
+	ConfIndex uint64
+	// ConfTime is when that change was proposed (unix ms; 0 if unknown,
+	// e.g. for the bootstrap configuration).
+	ConfTime int64
 }
 
 // IsVoter reports whether id is a voter (in either half of a joint config).
@@ -39,8 +50,10 @@ func (m Membership) IsMember(id uint64) bool { return m.IsVoter(id) || m.IsLearn
 // addresses of the members it adds, and a request id so the proposer learns
 // when it is applied.
 type ccContext struct {
-	Addrs map[uint64]string `json:"addrs,omitempty"`
-	Req   string            `json:"req,omitempty"`
+	Addrs   map[uint64]string `json:"addrs,omitempty"`
+	Req     string            `json:"req,omitempty"`
+	Clients map[uint64]string `json:"clients,omitempty"` // client addresses of added members
+	Time    int64             `json:"time,omitempty"`    // proposer's clock, unix ms
 }
 
 func (c ccContext) encode() []byte {
@@ -160,16 +173,21 @@ func (n *Node) applyConfChange(index uint64, cc raftpb.ConfChangeI) {
 	n.confState = *n.rn.ApplyConfChange(cc)
 	v2 := cc.AsV2()
 	ctx := parseCCContext(v2.Context)
+	n.confIndex, n.confTime = index, ctx.Time
 	for _, ch := range v2.Changes {
 		switch ch.Type {
 		case raftpb.ConfChangeAddNode, raftpb.ConfChangeAddLearnerNode:
 			if addr := ctx.Addrs[ch.NodeID]; addr != "" {
 				n.book[ch.NodeID] = addr
 			}
+			if addr := ctx.Clients[ch.NodeID]; addr != "" {
+				n.clients[ch.NodeID] = addr
+			}
 			if addr := n.book[ch.NodeID]; addr != "" {
 				n.tr.SetPeer(ch.NodeID, addr)
 			}
 		case raftpb.ConfChangeRemoveNode:
+			delete(n.clients, ch.NodeID)
 			if ch.NodeID == n.cfg.ID {
 				n.lg.Warn("this member has been removed from the cluster", "index", index)
 				continue
@@ -200,9 +218,27 @@ func (n *Node) publishMembers() Membership {
 		Learners:       slices.Sorted(slices.Values(cs.Learners)),
 		VotersOutgoing: slices.Sorted(slices.Values(cs.VotersOutgoing)),
 		Addrs:          n.memberAddrs(),
+		ClientAddrs:    maps.Clone(n.clients),
+		ConfIndex:      n.confIndex,
+		ConfTime:       n.confTime,
 	}
 	n.members.Store(&m)
 	return m
+}
+
+// snapMeta is the membership detail written into a snapshot (loop goroutine).
+func (n *Node) snapMeta() snapMeta {
+	return snapMeta{Addrs: n.memberAddrs(), ConfIndex: n.confIndex, ConfTime: n.confTime, Clients: maps.Clone(n.clients)}
+}
+
+// restoreSnapMeta takes the membership detail of a restored or installed
+// snapshot (before publishMembers).
+func (n *Node) restoreSnapMeta(m snapMeta) {
+	n.confIndex, n.confTime = m.ConfIndex, m.ConfTime
+	n.clients = make(map[uint64]string, len(m.Clients))
+	for id, a := range m.Clients {
+		n.clients[id] = a
+	}
 }
 
 // memberAddrs returns the known addresses of the current members.
@@ -226,6 +262,7 @@ func (n *Node) Members() Membership {
 	m.Learners = slices.Clone(m.Learners)
 	m.VotersOutgoing = slices.Clone(m.VotersOutgoing)
 	m.Addrs = maps.Clone(m.Addrs)
+	m.ClientAddrs = maps.Clone(m.ClientAddrs)
 	return m
 }
 
@@ -241,6 +278,10 @@ func (n *Node) Members() Membership {
 // has no deadline); check Members and retry. It fails at once with
 // ErrNotLeader when no leader is known.
 func (n *Node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeV2, addrs map[uint64]string) (Membership, error) {
+	return n.proposeConfChange(ctx, cc, addrs, nil)
+}
+
+func (n *Node) proposeConfChange(ctx context.Context, cc raftpb.ConfChangeV2, addrs, clients map[uint64]string) (Membership, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
@@ -257,7 +298,7 @@ func (n *Node) ProposeConfChange(ctx context.Context, cc raftpb.ConfChangeV2, ad
 		delete(n.ccWait, req)
 		n.ccMu.Unlock()
 	}()
-	cc.Context = ccContext{Addrs: addrs, Req: req}.encode()
+	cc.Context = ccContext{Addrs: addrs, Req: req, Clients: clients, Time: time.Now().UnixMilli()}.encode()
 	if err := n.withLeader(ctx, func(ctx context.Context) error { return n.rn.ProposeConfChange(ctx, cc) }); err != nil {
 		return Membership{}, err
 	}
@@ -284,6 +325,26 @@ func (n *Node) failConfChanges() {
 	n.ccMu.Unlock()
 }
 
+// ChangeOption qualifies AddVoter and AddLearner.
+type ChangeOption func(*changeOpts)
+
+type changeOpts struct{ clientAddr string }
+
+// WithClientAddr records the client address of the member being added with
+// the change (it then shows in Membership.ClientAddrs on every member).
+func WithClientAddr(addr string) ChangeOption { return func(o *changeOpts) { o.clientAddr = addr } }
+
+func clientsOf(id uint64, opts []ChangeOption) map[uint64]string {
+	var o changeOpts
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.clientAddr == "" {
+		return nil
+	}
+	return map[uint64]string{id: o.clientAddr}
+}
+
 func simpleChange(typ raftpb.ConfChangeType, id uint64) raftpb.ConfChangeV2 {
 	return raftpb.ConfChangeV2{Changes: []raftpb.ConfChangeSingle{{Type: typ, NodeID: id}}}
 }
@@ -294,7 +355,7 @@ func simpleChange(typ raftpb.ConfChangeType, id uint64) raftpb.ConfChangeV2 {
 // up it counts towards the quorum without voting, so prefer AddLearner
 // followed by Promote for a member that needs a large snapshot. Adding an
 // existing voter does nothing.
-func (n *Node) AddVoter(ctx context.Context, id uint64, addr string) error {
+func (n *Node) AddVoter(ctx context.Context, id uint64, addr string, opts ...ChangeOption) error {
 	m := n.Members()
 	if m.IsVoter(id) {
 		return nil
@@ -305,7 +366,7 @@ func (n *Node) AddVoter(ctx context.Context, id uint64, addr string) error {
 	if id == 0 || addr == "" {
 		return fmt.Errorf("raftnode: AddVoter needs a non-zero id and an address (got %d, %q)", id, addr)
 	}
-	_, err := n.ProposeConfChange(ctx, simpleChange(raftpb.ConfChangeAddNode, id), map[uint64]string{id: addr})
+	_, err := n.proposeConfChange(ctx, simpleChange(raftpb.ConfChangeAddNode, id), map[uint64]string{id: addr}, clientsOf(id, opts))
 	return err
 }
 
@@ -313,7 +374,7 @@ func (n *Node) AddVoter(ctx context.Context, id uint64, addr string) error {
 // member: it receives the log and serves reads, like a ZooKeeper observer)
 // and returns once this member has applied the change. Adding an existing
 // learner does nothing; a voter is refused (demotion is not offered).
-func (n *Node) AddLearner(ctx context.Context, id uint64, addr string) error {
+func (n *Node) AddLearner(ctx context.Context, id uint64, addr string, opts ...ChangeOption) error {
 	m := n.Members()
 	if m.IsLearner(id) {
 		return nil
@@ -324,7 +385,7 @@ func (n *Node) AddLearner(ctx context.Context, id uint64, addr string) error {
 	if id == 0 || addr == "" {
 		return fmt.Errorf("raftnode: AddLearner needs a non-zero id and an address (got %d, %q)", id, addr)
 	}
-	_, err := n.ProposeConfChange(ctx, simpleChange(raftpb.ConfChangeAddLearnerNode, id), map[uint64]string{id: addr})
+	_, err := n.proposeConfChange(ctx, simpleChange(raftpb.ConfChangeAddLearnerNode, id), map[uint64]string{id: addr}, clientsOf(id, opts))
 	return err
 }
 

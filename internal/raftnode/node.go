@@ -52,11 +52,12 @@ type Node struct {
 
 	// Owned by the loop goroutine.
 	confState     raftpb.ConfState
-	term          uint64 // current term, from HardState
-	appliedTerm   uint64 // term of the entry at applied
-	snapIndex     uint64 // index of the newest snapshot (file + WAL record)
-	snapAttempt   uint64 // applied index of the last snapshot attempt
-	startCommit   uint64 // commit index recovered from the WAL
+	term          uint64     // current term, from HardState
+	appliedTerm   uint64     // term of the entry at applied
+	snapIndex     uint64     // index of the newest snapshot (file + WAL record)
+	snapAttempt   uint64     // applied index of the last snapshot attempt
+	bg            bgSnapshot // the snapshot being written in the background (snapshot_bg.go)
+	startCommit   uint64     // commit index recovered from the WAL
 	campaigned    bool
 	readySignaled bool
 
@@ -76,6 +77,9 @@ type Node struct {
 	// Membership and addresses. book is owned by the loop goroutine (and
 	// open); members is the published copy for Members and the handler.
 	book         map[uint64]string // member id -> peer address (recorded, or a hint from Config.Peers)
+	clients      map[uint64]string // member id -> client address, as recorded with conf changes
+	confIndex    uint64            // raft index of the last applied conf change (0: unknown)
+	confTime     int64             // its proposer's clock, unix ms (0: unknown)
 	members      atomic.Pointer[Membership]
 	bootstrapped bool // this process bootstrapped a fresh cluster
 
@@ -122,6 +126,7 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 		stopc:    make(chan struct{}),
 		done:     make(chan struct{}),
 		book:     make(map[uint64]string),
+		clients:  make(map[uint64]string),
 		leaderCh: make(chan struct{}),
 		ccWait:   make(map[string]chan Membership),
 	}
@@ -248,12 +253,18 @@ func (n *Node) open() error {
 			for id, addr := range si.addrs {
 				n.book[id] = addr
 			}
+			n.restoreSnapMeta(si.meta)
 			n.lg.Info("restored snapshot", "file", sf.name, "index", si.index, "term", si.term,
 				"bytes", si.bodyLen, "took", time.Since(t1))
 		}
 		n.lg.Info("replayed WAL", "dir", n.walDir, "entries", len(ws.ents), "commit", ws.hs.Commit, "term", ws.hs.Term)
 	}
 	n.w = ws.w
+	if n.cfg.ForceNewCluster && !fresh {
+		if err := n.forceNewCluster(&ws, snap); err != nil {
+			return err
+		}
+	}
 
 	if fresh && !ws.meta.Join {
 		ents, hs, err := n.bootstrapEntries()
@@ -353,6 +364,10 @@ func (n *Node) run() {
 			}
 			n.rn.Advance()
 			n.maybeCampaign()
+		case r := <-n.bg.done:
+			if !n.snapshotDone(r) {
+				return
+			}
 		case <-n.stopc:
 			return
 		}
@@ -370,7 +385,11 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 	if snap {
 		// A snapshot from the leader, already received into the snap dir
 		// and verified by the transport: record it before the HardState
-		// that points past it.
+		// that points past it. A snapshot of our own still being written
+		// finishes first.
+		if !n.waitSnapshot() {
+			return false
+		}
 		var ok bool
 		if si, ok = n.recordSnapshot(rd.Snapshot); !ok {
 			return false
@@ -503,6 +522,7 @@ func (n *Node) fatal(msg string, err error) bool {
 
 // shutdown stops raft and closes storage; it runs when the loop ends.
 func (n *Node) shutdown() {
+	n.finishSnapshot()
 	n.rn.Stop()
 	n.tr.Stop()
 	n.failReads()

@@ -278,6 +278,20 @@ func TestSnapshotCompactionRestart(t *testing.T) {
 	}
 	wg.Wait()
 	waitCount(t, sm, total)
+	// Snapshots are written in the background, one at a time, so they can fall
+	// behind a burst of entries; once the burst is over they catch up to within
+	// SnapshotCount of the applied index.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		snaps, _ := listSnaps(filepath.Join(dir, "snap"))
+		if len(snaps) >= 2 && snaps[0].index+100 > n.AppliedIndex() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("snapshots %v never caught up with applied index %d", snaps, n.AppliedIndex())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	before := sm.state()
 	n.Stop()
 
@@ -357,7 +371,7 @@ func TestTornSnapshotFile(t *testing.T) {
 	dir := t.TempDir()
 	sm := &fakeSM{}
 	sm.Apply(1, []byte("x"))
-	name, size, err := writeSnapshotFile(dir, 1, 1, testConfState(), map[uint64]string{1: "a:1"}, sm)
+	name, size, err := writeSnapshotFile(dir, 1, 1, testConfState(), snapMeta{Addrs: map[uint64]string{1: "a:1"}}, sm)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,18 +14,16 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/fileutil"
-	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
-	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 )
 
 // Snapshot file format (all integers big-endian):
 //
-//	header  magic "CRLSNAP2" | term u64 | index u64 | confStateLen u32 | confState (raftpb.ConfState)
-//	        | addrsLen u32 | addrs (JSON object: member id -> peer address)
+//	header  magic "CRLSNAP3" | term u64 | index u64 | confStateLen u32 | confState (raftpb.ConfState)
+//	        | metaLen u32 | meta (JSON object, snapMeta: the peer addresses, the index and
+//	        time of the last membership change, the members' client addresses)
 //	body    the state machine's WriteSnapshot output, streamed
 //	trailer bodyLen u64 | crc u32 | magic "CRLSEND1"
 //
@@ -33,9 +31,12 @@ import (
 // bodyLen). A file whose trailer is missing, whose lengths disagree with the
 // file size, or whose checksum does not match is rejected as a whole.
 // Files with magic "CRLSNAP1" (written before clusters existed) have no
-// addrs field and are still read.
+// meta field, and files with magic "CRLSNAP2" have a plain JSON object of
+// member id -> peer address in its place; both are still read (the index of
+// the last membership change is then unknown: 0).
 const (
-	snapMagic      = "CRLSNAP2"
+	snapMagic      = "CRLSNAP3"
+	snapMagicV2    = "CRLSNAP2"
 	snapMagicV1    = "CRLSNAP1"
 	snapEndMagic   = "CRLSEND1"
 	snapSuffix     = ".snap"
@@ -110,7 +111,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // writeSnapshotFile streams sm's state into dir/<term>-<index>.snap via a
 // temporary file, fsync, rename and directory fsync. On error the temporary
 // file is removed and no snapshot file is left behind.
-func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, addrs map[uint64]string, sm StateMachine) (name string, size int64, err error) {
+func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, meta snapMeta, sm interface{ WriteSnapshot(io.Writer) error }) (name string, size int64, err error) {
 	name = snapName(term, index)
 	final := filepath.Join(dir, name)
 	tmp := final + ".tmp"
@@ -131,7 +132,7 @@ func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, addr
 	if err != nil {
 		return "", 0, err
 	}
-	ab, err := json.Marshal(addrs)
+	ab, err := json.Marshal(meta)
 	if err != nil {
 		return "", 0, err
 	}
@@ -180,11 +181,23 @@ func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, addr
 	return name, size, nil
 }
 
+// snapMeta is the membership detail a snapshot carries besides raft's
+// ConfState.
+type snapMeta struct {
+	Addrs map[uint64]string `json:"addrs,omitempty"` // peer addresses of the members
+	// ConfIndex and ConfTime are the raft index and the proposer's clock
+	// (unix ms) of the last applied membership change.
+	ConfIndex uint64            `json:"conf_index,omitempty"`
+	ConfTime  int64             `json:"conf_time,omitempty"`
+	Clients   map[uint64]string `json:"clients,omitempty"` // client addresses, where known
+}
+
 // snapInfo is what verifySnapshotFile learns about a valid snapshot file.
 type snapInfo struct {
 	term, index uint64
 	confState   raftpb.ConfState
 	addrs       map[uint64]string // nil in version 1 files
+	meta        snapMeta          // addrs and, in version 3 files, the rest
 	bodyOff     int64
 	bodyLen     int64
 	crc         uint32
@@ -225,7 +238,8 @@ func verifySnapshotAs(path, name string) (snapInfo, error) {
 		return si, fmt.Errorf("snapshot %s: reading header: %w", path, err)
 	}
 	v1 := string(hdr[:8]) == snapMagicV1
-	if !v1 && string(hdr[:8]) != snapMagic {
+	v2 := string(hdr[:8]) == snapMagicV2
+	if !v1 && !v2 && string(hdr[:8]) != snapMagic {
 		return si, fmt.Errorf("snapshot %s: bad header magic at offset 0", path)
 	}
 	si.term = binary.BigEndian.Uint64(hdr[8:])
@@ -271,8 +285,19 @@ func verifySnapshotAs(path, name string) (snapInfo, error) {
 		if _, err := f.ReadAt(ab, snapFixedHdr+csLen+4); err != nil {
 			return si, fmt.Errorf("snapshot %s: %w", path, err)
 		}
-		if err := json.Unmarshal(ab, &si.addrs); err != nil {
-			return si, fmt.Errorf("snapshot %s: addresses at offset %d: %w", path, snapFixedHdr+csLen+4, err)
+		if v2 {
+			if err := json.Unmarshal(ab, &si.addrs); err != nil {
+				return si, fmt.Errorf("snapshot %s: addresses at offset %d: %w", path, snapFixedHdr+csLen+4, err)
+			}
+			si.meta.Addrs = si.addrs
+		} else {
+			if err := json.Unmarshal(ab, &si.meta); err != nil {
+				return si, fmt.Errorf("snapshot %s: membership meta at offset %d: %w", path, snapFixedHdr+csLen+4, err)
+			}
+			si.addrs = si.meta.Addrs
+			if si.addrs == nil {
+				si.addrs = map[uint64]string{}
+			}
 		}
 	}
 	if term, index, ok := parseSnapName(name); !ok || term != si.term || index != si.index {
@@ -379,47 +404,29 @@ func syncDir(dir string) error {
 	return fileutil.Fsync(d)
 }
 
-// maybeSnapshot writes a snapshot once SnapshotCount entries have been applied
-// since the last one, records it in the WAL, compacts raft's in-memory log and
-// purges files no longer needed. It returns false after a fatal WAL error.
+// maybeSnapshot starts a snapshot once SnapshotCount entries have been applied
+// since the last one, unless one is still being written: it is written,
+// recorded in the WAL, and old files purged in the background (snapshot_bg.go),
+// so the loop only pays for the state machine's capture. It returns false
+// after a fatal WAL error.
 func (n *Node) maybeSnapshot() bool {
-	if n.applied.Load()-n.snapAttempt < n.cfg.SnapshotCount {
+	if n.bg.done != nil || n.applied.Load()-n.snapAttempt < n.cfg.SnapshotCount {
 		return true
 	}
-	return n.snapshotNow()
+	n.startSnapshot()
+	return true
 }
 
 // snapshotNow writes a snapshot of the applied state, records it in the
-// WAL, compacts raft's in-memory log and purges old files. It returns false
-// after a fatal WAL error.
+// WAL, compacts raft's in-memory log and purges old files, and waits for all
+// that (after the one in flight, if any). It returns false after a fatal WAL
+// error.
 func (n *Node) snapshotNow() bool {
-	applied := n.applied.Load()
-	n.snapAttempt = applied
-	t0 := time.Now()
-	name, size, err := writeSnapshotFile(n.snapDir, n.appliedTerm, applied, n.confState, n.memberAddrs(), n.sm)
-	if err != nil {
-		// Nothing is lost: the WAL still holds every entry. Retry later.
-		n.lg.Error("writing snapshot failed; retrying after SnapshotCount more entries", "index", applied, "err", err)
-		return true
+	if !n.waitSnapshot() {
+		return false
 	}
-	cs := n.confState
-	if err := n.w.SaveSnapshot(walpb.Snapshot{Index: applied, Term: n.appliedTerm, ConfState: &cs}); err != nil {
-		return n.fatal("WAL snapshot record failed", err)
-	}
-	n.snapIndex = applied
-	if _, err := n.ms.CreateSnapshot(applied, &cs, []byte(name)); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
-		n.lg.Error("raft storage CreateSnapshot failed", "index", applied, "err", err)
-	}
-	if applied > catchUpEntries {
-		if err := n.ms.Compact(applied - catchUpEntries); err != nil && !errors.Is(err, raft.ErrCompacted) {
-			n.lg.Error("raft storage Compact failed", "index", applied-catchUpEntries, "err", err)
-		}
-	}
-	n.lg.Info("snapshot saved", "file", name, "index", applied, "term", n.appliedTerm, "bytes", size, "took", time.Since(t0))
-	if err := n.purge(); err != nil {
-		n.lg.Error("purging old snapshots and WAL segments failed", "err", err)
-	}
-	return true
+	n.startSnapshot()
+	return n.waitSnapshot()
 }
 
 // purge keeps the newest SnapshotRetain snapshot files and deletes older ones,

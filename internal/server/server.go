@@ -54,9 +54,13 @@ type Config struct {
 	Join bool
 	// ClusterID names the cluster.
 	ClusterID string
+	// ForceNewCluster recovers from a lost quorum with this member alone.
+	ForceNewCluster bool
 	// ReadOnlyMode lets a member cut off from the quorum serve reads to clients
 	// that accept a read-only server (readonlymode.enabled).
 	ReadOnlyMode bool
+	// ReconfigDisabled refuses reconfig requests with ReconfigDisabled (reconfig.go).
+	ReconfigDisabled bool
 	// ConfDump renders the conf four-letter word's output (nil: a minimal one).
 	ConfDump func() string
 	Logger   *slog.Logger
@@ -139,6 +143,7 @@ type Server struct {
 	// digestsAgreed counts checkpoints where every member reported the same digest.
 	digestsAgreed atomic.Int64
 	divergence    atomic.Pointer[string]
+	reconfigMu    sync.Mutex // held while a reconfig runs (reconfig.go)
 }
 
 // waiter is what a proposer waits on: a client request, or a channel for the server's
@@ -169,18 +174,19 @@ func New(cfg Config) (*Server, error) {
 	s.nextSID.Store(initialSessionID(cfg.ID, time.Now()))
 	start := time.Now()
 	node, err := raftnode.Start(raftnode.Config{
-		ID:             cfg.ID,
-		DataDir:        cfg.DataDir,
-		SnapshotCount:  cfg.SnapshotCount,
-		SnapshotRetain: cfg.SnapshotRetain,
-		MaxEntryBytes:  cfg.MaxBuffer + 64<<10,
-		Logger:         cfg.Logger,
-		Peers:          cfg.Peers,
-		PeerAddr:       cfg.PeerAddr,
-		Learners:       cfg.Observers,
-		Join:           cfg.Join,
-		ClusterID:      cfg.ClusterID,
-		OnLeaderChange: s.leaderChanged,
+		ID:              cfg.ID,
+		DataDir:         cfg.DataDir,
+		SnapshotCount:   cfg.SnapshotCount,
+		SnapshotRetain:  cfg.SnapshotRetain,
+		MaxEntryBytes:   cfg.MaxBuffer + 64<<10,
+		Logger:          cfg.Logger,
+		Peers:           cfg.Peers,
+		PeerAddr:        cfg.PeerAddr,
+		Learners:        cfg.Observers,
+		Join:            cfg.Join,
+		ClusterID:       cfg.ClusterID,
+		ForceNewCluster: cfg.ForceNewCluster,
+		OnLeaderChange:  s.leaderChanged,
 		// 0.8–1.6 s without a leader starts an election: a frozen leader is
 		// replaced within about 2 s (ZooKeeper's defaults: about 10 s).
 		ElectionTicks: 8,

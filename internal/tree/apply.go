@@ -29,6 +29,7 @@ type opCtx struct {
 // and the entry. A failed request still counts: LastZxid becomes zxid and the caller
 // replies with it. Apply never panics on any entry content.
 func (t *Tree) Apply(zxid int64, e *Entry) Result {
+	t.cow = t.nodes.views.Load() > 0
 	t.lastZxid = zxid
 	switch e.Kind {
 	case KindRequest:

@@ -65,7 +65,7 @@ func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq boo
 	if code != proto.ErrOK {
 		return "", nil, nil, code
 	}
-	parent := t.nodes[parentPath]
+	parent := t.nodes.get(parentPath)
 	if parent == nil {
 		return "", nil, nil, proto.ErrNoNode
 	}
@@ -78,7 +78,7 @@ func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq boo
 	if !validPath(path) {
 		return "", nil, nil, proto.ErrBadArguments
 	}
-	if _, exists := t.nodes[path]; exists {
+	if t.nodes.get(path) != nil {
 		return "", nil, nil, proto.ErrNodeExists
 	}
 	if parent.kind == kindEphemeral {

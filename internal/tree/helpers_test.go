@@ -92,14 +92,14 @@ func (h *harness) exists(path string) bool {
 // dump renders the whole observable state, sorted, for comparisons.
 func dump(t *Tree) string {
 	var b strings.Builder
-	paths := make([]string, 0, len(t.nodes))
-	for p := range t.nodes {
+	paths := make([]string, 0, t.nodes.len())
+	for p := range t.nodes.all() {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
 	fmt.Fprintf(&b, "zxid %d\n", t.lastZxid)
 	for _, p := range paths {
-		n := t.nodes[p]
+		n := t.nodes.get(p)
 		fmt.Fprintf(&b, "%s %q %+v acl=%v kind=%d owner=%d ic=%d\n", p, n.data, n.stat(), n.acl.acl, n.kind, n.owner, n.cversion)
 	}
 	for _, s := range t.Sessions() {
@@ -111,7 +111,7 @@ func dump(t *Tree) string {
 // fullDigest recomputes the digest from scratch, to check the incremental one.
 func fullDigest(t *Tree) uint64 {
 	var sum uint64
-	for p, n := range t.nodes {
+	for p, n := range t.nodes.all() {
 		sum += hashData(p, n.data) + hashMeta(p, n)
 	}
 	for _, s := range t.sessions {
@@ -126,13 +126,19 @@ func checkInvariants(t testing.TB, tr *Tree) {
 	if got, want := tr.Digest(), fullDigest(tr); got != want {
 		t.Fatalf("incremental digest %x != full digest %x", got, want)
 	}
-	eph, size := 0, int64(0)
+	eph, size, count := 0, int64(0), 0
+	for range tr.nodes.all() {
+		count++
+	}
+	if count != tr.nodes.len() {
+		t.Fatalf("node map counts %d, holds %d", tr.nodes.len(), count)
+	}
 	refs := map[*aclEntry]int{}
-	for p, n := range tr.nodes {
+	for p, n := range tr.nodes.all() {
 		size += int64(len(p) + len(n.data))
 		refs[n.acl]++
 		if p != rootPath {
-			parent := tr.nodes[parentOf(p)]
+			parent := tr.nodes.get(parentOf(p))
 			if parent == nil {
 				t.Fatalf("%s has no parent", p)
 			}
@@ -140,12 +146,24 @@ func checkInvariants(t testing.TB, tr *Tree) {
 				t.Fatalf("%s missing from its parent's children", p)
 			}
 		}
+		if int(n.nchildren) != len(n.children) {
+			t.Fatalf("%s: nchildren %d, %d children", p, n.nchildren, len(n.children))
+		}
+		if n.gen == 0 || n.gen > tr.nodes.gen {
+			t.Fatalf("%s: generation %d, tree at %d", p, n.gen, tr.nodes.gen)
+		}
+		if tr.nodes.views.Load() == 0 && p != rootPath {
+			// No view: nothing may be left shared between two paths.
+			if tr.nodes.get(p) != n {
+				t.Fatalf("%s: iteration and lookup disagree", p)
+			}
+		}
 		for c := range n.children {
 			cp := p + "/" + c
 			if p == rootPath {
 				cp = "/" + c
 			}
-			if tr.nodes[cp] == nil {
+			if tr.nodes.get(cp) == nil {
 				t.Fatalf("child %s of %s does not exist", c, p)
 			}
 		}
@@ -178,18 +196,18 @@ func checkInvariants(t testing.TB, tr *Tree) {
 	}
 	for id, s := range tr.sessions {
 		for p := range s.ephemerals {
-			if n := tr.nodes[p]; n == nil || n.kind != kindEphemeral || n.owner != id {
+			if n := tr.nodes.get(p); n == nil || n.kind != kindEphemeral || n.owner != id {
 				t.Fatalf("session %d lists %s", id, p)
 			}
 		}
 	}
 	for p := range tr.containers {
-		if n := tr.nodes[p]; n == nil || n.kind != kindContainer {
+		if n := tr.nodes.get(p); n == nil || n.kind != kindContainer {
 			t.Fatalf("container index lists %s", p)
 		}
 	}
 	for p := range tr.ttls {
-		if n := tr.nodes[p]; n == nil || n.kind != kindTTL {
+		if n := tr.nodes.get(p); n == nil || n.kind != kindTTL {
 			t.Fatalf("ttl index lists %s", p)
 		}
 	}

@@ -29,7 +29,11 @@ type node struct {
 	version  int32
 	cversion int32 // internal: number of child creations (the sequential counter)
 	aversion int32
-	kind     nodeKind
+	// nchildren is len(children), kept here because a frozen view reads it while
+	// the live copy of the node changes the (shared) children set.
+	nchildren int32
+	gen       uint32 // generation that made this node (see nodemap.go)
+	kind      nodeKind
 }
 
 // stat returns the Stat clients see: cversion translated from creations to changes,

@@ -19,14 +19,14 @@ func (t *Tree) delete(c *opCtx, path string, version int32) ([]Event, proto.Code
 	if !ok || strings.IndexByte(path, 0) >= 0 || isSpecialPath(path) {
 		return nil, proto.ErrBadArguments
 	}
-	parent := t.nodes[parentPath]
+	parent := t.nodes.get(parentPath)
 	if parent == nil {
 		return nil, proto.ErrNoNode
 	}
 	if !checkACL(parent.acl, proto.PermDelete, c.auth) {
 		return nil, proto.ErrNoAuth
 	}
-	n := t.nodes[path]
+	n := t.nodes.get(path)
 	if n == nil {
 		return nil, proto.ErrNoNode
 	}
@@ -45,7 +45,7 @@ func (t *Tree) setData(c *opCtx, req *proto.SetDataRequest) (proto.Stat, []Event
 	if !validPath(req.Path) {
 		return proto.Stat{}, nil, proto.ErrBadArguments
 	}
-	n := t.nodes[req.Path]
+	n := t.nodes.get(req.Path)
 	if n == nil {
 		return proto.Stat{}, nil, proto.ErrNoNode
 	}
@@ -55,7 +55,7 @@ func (t *Tree) setData(c *opCtx, req *proto.SetDataRequest) (proto.Stat, []Event
 	if !versionMatches(n.version, req.Version) {
 		return proto.Stat{}, nil, proto.ErrBadVersion
 	}
-	t.setNodeData(req.Path, n, req.Data, n.version+1, c.zxid, c.now)
+	n = t.setNodeData(req.Path, n, req.Data, n.version+1, c.zxid, c.now)
 	return n.stat(), []Event{{Type: proto.EventNodeDataChanged, Path: req.Path, ACL: aclOf(n)}}, proto.ErrOK
 }
 
@@ -69,7 +69,7 @@ func (t *Tree) setACL(c *opCtx, req *proto.SetACLRequest) (proto.Stat, proto.Cod
 	if code != proto.ErrOK {
 		return proto.Stat{}, code
 	}
-	n := t.nodes[req.Path]
+	n := t.nodes.get(req.Path)
 	if n == nil {
 		return proto.Stat{}, proto.ErrNoNode
 	}
@@ -79,7 +79,7 @@ func (t *Tree) setACL(c *opCtx, req *proto.SetACLRequest) (proto.Stat, proto.Cod
 	if !versionMatches(n.aversion, req.Version) {
 		return proto.Stat{}, proto.ErrBadVersion
 	}
-	t.setNodeACL(req.Path, n, t.internACL(acl), n.aversion+1)
+	n = t.setNodeACL(req.Path, n, t.internACL(acl), n.aversion+1)
 	return n.stat(), proto.ErrOK
 }
 
@@ -89,7 +89,7 @@ func (t *Tree) check(c *opCtx, path string, version int32) proto.Code {
 	if !validPath(path) {
 		return proto.ErrBadArguments
 	}
-	n := t.nodes[path]
+	n := t.nodes.get(path)
 	if n == nil {
 		return proto.ErrNoNode
 	}

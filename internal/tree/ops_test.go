@@ -114,7 +114,7 @@ func TestSequentialCounter(t *testing.T) {
 		t.Errorf("got %s", p)
 	}
 	// The counter is an int: past MaxInt32 the suffix is printed signed.
-	q := h.tree.nodes["/q"]
+	q := h.tree.nodes.get("/q")
 	h.tree.setParentStat("/q", q, math.MaxInt32, q.pzxid)
 	if p := h.mustCreate("/q/o", 2); p != "/q/o2147483647" {
 		t.Errorf("got %s", p)
@@ -156,7 +156,7 @@ func TestKinds(t *testing.T) {
 		if r.Err != 0 {
 			t.Fatalf("%v %s flags %d: %v", c.op, c.path, c.flags, r.Err)
 		}
-		n := h.tree.nodes[c.want]
+		n := h.tree.nodes.get(c.want)
 		if n == nil || n.kind != c.kind || n.owner != c.owner {
 			t.Errorf("%v %s flags %d: node %+v", c.op, c.want, c.flags, n)
 			continue
@@ -174,10 +174,10 @@ func TestKinds(t *testing.T) {
 			}
 		}
 	}
-	if got := h.tree.nodes["/t"].internalOwner(); uint64(got) != 0xff000000000003e8 {
+	if got := h.tree.nodes.get("/t").internalOwner(); uint64(got) != 0xff000000000003e8 {
 		t.Errorf("internal TTL owner %x", got)
 	}
-	if got := h.tree.nodes["/c0"].internalOwner(); got != proto.ContainerOwner {
+	if got := h.tree.nodes.get("/c0").internalOwner(); got != proto.ContainerOwner {
 		t.Errorf("internal container owner %x", got)
 	}
 	if eph := h.tree.Ephemerals(0x1234); !reflect.DeepEqual(eph, []string{"/e", "/es0000000003"}) {

@@ -29,7 +29,7 @@ func (t *Tree) Read(sessionID int64, auth []proto.ID, op proto.OpCode, body []by
 			if strings.IndexByte(req.Path, 0) >= 0 {
 				return Result{Err: proto.ErrBadArguments}
 			}
-			n := t.nodes[lookupKey(req.Path)]
+			n := t.nodes.get(lookupKey(req.Path))
 			if n == nil {
 				return Result{Err: proto.ErrNoNode}
 			}
@@ -58,7 +58,7 @@ func (t *Tree) Read(sessionID int64, auth []proto.ID, op proto.OpCode, body []by
 		if proto.Unmarshal(body, &req) != nil {
 			return Result{Err: proto.ErrMarshallingError}
 		}
-		n := t.nodes[lookupKey(req.Path)]
+		n := t.nodes.get(lookupKey(req.Path))
 		if n == nil {
 			return Result{Err: proto.ErrNoNode}
 		}
@@ -95,7 +95,7 @@ func (t *Tree) Read(sessionID int64, auth []proto.ID, op proto.OpCode, body []by
 }
 
 func (t *Tree) getData(path string, auth []proto.ID) ([]byte, proto.Stat, proto.Code) {
-	n := t.nodes[lookupKey(path)]
+	n := t.nodes.get(lookupKey(path))
 	if n == nil {
 		return nil, proto.Stat{}, proto.ErrNoNode
 	}
@@ -106,7 +106,7 @@ func (t *Tree) getData(path string, auth []proto.ID) ([]byte, proto.Stat, proto.
 }
 
 func (t *Tree) getChildren(path string, auth []proto.ID) ([]string, proto.Stat, proto.Code) {
-	n := t.nodes[lookupKey(path)]
+	n := t.nodes.get(lookupKey(path))
 	if n == nil {
 		return nil, proto.Stat{}, proto.ErrNoNode
 	}
@@ -125,7 +125,7 @@ func (t *Tree) countBelow(path string, n *node) int {
 	}
 	for name := range n.children {
 		count++
-		if c := t.nodes[prefix+name]; c != nil && len(c.children) > 0 {
+		if c := t.nodes.get(prefix+name); c != nil && len(c.children) > 0 {
 			count += t.countBelow(prefix+name, c)
 		}
 	}

@@ -33,12 +33,12 @@ func due(n *node, now, maxNeverUsedMs int64) bool {
 func (t *Tree) ReapCandidates(now int64, maxNeverUsedMs int64, limit int) []string {
 	var out []string
 	for p := range t.containers {
-		if due(t.nodes[p], now, maxNeverUsedMs) {
+		if due(t.nodes.get(p), now, maxNeverUsedMs) {
 			out = append(out, p)
 		}
 	}
 	for p := range t.ttls {
-		if due(t.nodes[p], now, maxNeverUsedMs) {
+		if due(t.nodes.get(p), now, maxNeverUsedMs) {
 			out = append(out, p)
 		}
 	}
@@ -54,7 +54,7 @@ func (t *Tree) ReapCandidates(now int64, maxNeverUsedMs int64, limit int) []stri
 // ZooKeeper answers for an ephemeral), has no children (else NOTEMPTY) and is due
 // (else BADVERSION). On success the events are those of a delete.
 func (t *Tree) deleteContainer(zxid int64, e *Entry) Result {
-	n := t.nodes[e.Path]
+	n := t.nodes.get(e.Path)
 	if n == nil || e.Path == rootPath {
 		return Result{Err: proto.ErrNoNode}
 	}
@@ -68,5 +68,5 @@ func (t *Tree) deleteContainer(zxid int64, e *Entry) Result {
 		return Result{Err: proto.ErrBadVersion}
 	}
 	pp := parentOf(e.Path)
-	return Result{Resp: proto.Empty{}, Events: t.deleteChild(e.Path, n, pp, t.nodes[pp], zxid)}
+	return Result{Resp: proto.Empty{}, Events: t.deleteChild(e.Path, n, pp, t.nodes.get(pp), zxid)}
 }

@@ -94,12 +94,12 @@ func (t *Tree) closeSession(zxid int64, e *Entry) Result {
 	}
 	var events []Event
 	for _, p := range sortedKeys(s.ephemerals) {
-		n := t.nodes[p]
+		n := t.nodes.get(p)
 		if n == nil || len(n.children) > 0 {
 			continue // cannot happen: ephemerals have no children
 		}
 		pp := parentOf(p)
-		events = append(events, t.deleteChild(p, n, pp, t.nodes[pp], zxid)...)
+		events = append(events, t.deleteChild(p, n, pp, t.nodes.get(pp), zxid)...)
 	}
 	t.digest -= hashSession(s)
 	delete(t.sessions, e.SessionID)

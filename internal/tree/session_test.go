@@ -68,8 +68,8 @@ func TestReaping(t *testing.T) {
 	h.mustCreate("/busy/k", 1)
 	h.mustCreate("/ttlbusy/k", 0)
 	h.write(proto.OpDelete, &proto.DeleteRequest{Path: "/used/k", Version: -1})
-	ttlM := h.tree.nodes["/ttl"].mtime
-	neverM := h.tree.nodes["/never"].mtime
+	ttlM := h.tree.nodes.get("/ttl").mtime
+	neverM := h.tree.nodes.get("/never").mtime
 	if got := h.tree.ReapCandidates(ttlM+1000, 0, 0); !reflect.DeepEqual(got, []string{"/used"}) {
 		t.Errorf("at ttl boundary: %v", got)
 	}

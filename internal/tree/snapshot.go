@@ -2,11 +2,16 @@ package tree
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"iter"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
 
 	"github.com/corral-io/corral/proto"
 )
@@ -61,25 +66,118 @@ func (s *snapWriter) flush(force bool) error {
 	return err
 }
 
-// WriteSnapshot streams the whole state (nodes, sessions, last zxid) to w.
+// snapState is what a snapshot holds: the live tree's state (WriteSnapshot) or a
+// frozen view's (Frozen.WriteSnapshot).
+type snapState struct {
+	lastZxid int64
+	digest   uint64
+	acls     []frozenACL   // every interned ACL, any order
+	sessions []SessionInfo // any order
+	nodes    iter.Seq2[string, *node]
+	count    int
+}
+
+type frozenACL struct {
+	key string
+	e   *aclEntry
+}
+
+// WriteSnapshot streams the whole state (nodes, sessions, last zxid) to w. It only
+// reads the tree; to write a snapshot while the tree keeps changing, use Freeze.
 func (t *Tree) WriteSnapshot(w io.Writer) error {
+	return writeSnapshot(w, &snapState{
+		lastZxid: t.lastZxid,
+		digest:   t.Digest(),
+		acls:     t.frozenACLs(),
+		sessions: t.Sessions(),
+		nodes:    t.nodes.all(),
+		count:    t.nodes.len(),
+	})
+}
+
+func (t *Tree) frozenACLs() []frozenACL {
+	out := make([]frozenACL, 0, len(t.acls))
+	for k, a := range t.acls {
+		out = append(out, frozenACL{key: k, e: a})
+	}
+	return out
+}
+
+// Frozen is an immutable view of a Tree at one moment, returned by Freeze. Its
+// methods may be called from any goroutine, concurrently with changes to the tree;
+// Release it once done, so that the tree stops copying what it changes.
+type Frozen struct {
+	st       snapState
+	shards   [nShards]*nodeShard
+	views    *atomic.Int32
+	released atomic.Bool
+}
+
+// Freeze returns an immutable view of the current state, for writing a snapshot
+// while Apply goes on. It costs a copy of the shard table (32 KB), of the sessions
+// and of the interned ACLs, whatever the number of znodes; afterwards, the first
+// change to each shard and node copies it (see nodemap.go) until the view is
+// released. Like Apply, it must not run concurrently with other calls on the tree.
+func (t *Tree) Freeze() *Frozen {
+	f := &Frozen{views: &t.nodes.views}
+	f.shards = t.nodes.shards
+	sessions := make([]SessionInfo, 0, len(t.sessions))
+	for _, s := range t.sessions {
+		sessions = append(sessions, s.info)
+	}
+	f.st = snapState{
+		lastZxid: t.lastZxid,
+		digest:   t.Digest(),
+		acls:     t.frozenACLs(),
+		sessions: sessions,
+		count:    t.nodes.len(),
+	}
+	f.st.nodes = shardsAll(f.shards[:])
+	t.nodes.views.Add(1)
+	t.nodes.gen++
+	return f
+}
+
+// LastZxid returns the zxid of the last entry applied before the view was frozen.
+func (f *Frozen) LastZxid() int64 { return f.st.lastZxid }
+
+// Digest returns the digest of the frozen state (Tree.Digest at Freeze time).
+func (f *Frozen) Digest() uint64 { return f.st.digest }
+
+// WriteSnapshot streams the frozen state to w, in the format of Tree.WriteSnapshot.
+// It fails once the view is released.
+func (f *Frozen) WriteSnapshot(w io.Writer) error {
+	if f.released.Load() {
+		return errors.New("tree: snapshot of a released view")
+	}
+	return writeSnapshot(w, &f.st)
+}
+
+// Release ends the view; later calls do nothing. WriteSnapshot must not be running.
+func (f *Frozen) Release() {
+	if f.released.CompareAndSwap(false, true) {
+		f.shards = [nShards]*nodeShard{}
+		f.st = snapState{}
+		f.views.Add(-1)
+	}
+}
+
+func writeSnapshot(w io.Writer, st *snapState) error {
 	s := &snapWriter{w: bufio.NewWriterSize(w, 1<<20), buf: make([]byte, 0, 128<<10)}
 	s.buf = append(s.buf, snapshotMagic...)
-	s.varint(t.lastZxid)
+	s.varint(st.lastZxid)
 
-	keys := make([]string, 0, len(t.acls))
-	for k := range t.acls {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	aclIdx := make(map[*aclEntry]uint64, len(keys))
-	s.uvarint(uint64(len(keys)))
-	for i, k := range keys {
-		aclIdx[t.acls[k]] = uint64(i)
-		s.str(k)
+	acls := slices.Clone(st.acls)
+	slices.SortFunc(acls, func(a, b frozenACL) int { return strings.Compare(a.key, b.key) })
+	aclIdx := make(map[*aclEntry]uint64, len(acls))
+	s.uvarint(uint64(len(acls)))
+	for i, a := range acls {
+		aclIdx[a.e] = uint64(i)
+		s.str(a.key)
 	}
 
-	sessions := t.Sessions()
+	sessions := slices.Clone(st.sessions)
+	slices.SortFunc(sessions, func(a, b SessionInfo) int { return cmp.Compare(a.ID, b.ID) })
 	s.uvarint(uint64(len(sessions)))
 	for _, si := range sessions {
 		s.varint(si.ID)
@@ -88,8 +186,9 @@ func (t *Tree) WriteSnapshot(w io.Writer) error {
 		s.varint(si.Created)
 	}
 
-	s.uvarint(uint64(len(t.nodes)))
-	for p, n := range t.nodes {
+	s.uvarint(uint64(st.count))
+	written := 0
+	for p, n := range st.nodes {
 		s.str(p)
 		s.bytes(n.data)
 		s.uvarint(aclIdx[n.acl])
@@ -103,12 +202,22 @@ func (t *Tree) WriteSnapshot(w io.Writer) error {
 		s.varint(int64(n.cversion))
 		s.varint(int64(n.aversion))
 		s.buf = append(s.buf, byte(n.kind))
-		s.uvarint(uint64(len(n.children)))
+		s.uvarint(uint64(n.nchildren))
+		written++
 		if err := s.flush(false); err != nil {
 			return err
 		}
+		if written%4096 == 0 {
+			// Let Apply (and the network) have the CPU now and then: on a small
+			// machine a writer that keeps its P for a whole time slice shows up
+			// in the tail latency of requests.
+			runtime.Gosched()
+		}
 	}
-	s.buf = binary.LittleEndian.AppendUint64(s.buf, t.Digest())
+	if written != st.count {
+		return fmt.Errorf("tree: snapshot found %d nodes, expected %d", written, st.count)
+	}
+	s.buf = binary.LittleEndian.AppendUint64(s.buf, st.digest)
 	if err := s.flush(true); err != nil {
 		return err
 	}
@@ -236,7 +345,7 @@ func ReadSnapshot(r io.Reader) (*Tree, error) {
 	nNodes := s.uvarint()
 	var hintSum uint64 // the children hints must add up to nNodes-1
 	if s.err == nil {
-		t.nodes = make(map[string]*node, min(nNodes, 1<<24))
+		t.nodes.reserve(nNodes)
 	}
 	for i := uint64(0); i < nNodes && s.err == nil; i++ {
 		p := s.str(maxSnapPath)
@@ -254,7 +363,7 @@ func ReadSnapshot(r io.Reader) (*Tree, error) {
 			s.fail(fmt.Errorf("bad node %q", p))
 			break
 		}
-		if _, dup := t.nodes[p]; dup {
+		if t.nodes.get(p) != nil {
 			s.fail(fmt.Errorf("duplicate node %q", p))
 			break
 		}
@@ -271,16 +380,16 @@ func ReadSnapshot(r io.Reader) (*Tree, error) {
 		t.insertNode(p, n, nil)
 	}
 	if s.err == nil {
-		if _, ok := t.nodes[rootPath]; !ok || hintSum != nNodes-1 {
+		if t.nodes.get(rootPath) == nil || hintSum != nNodes-1 {
 			s.fail(errors.New("no root or inconsistent child counts"))
 		}
 	}
 	if s.err == nil {
-		for p := range t.nodes {
+		for p := range t.nodes.all() {
 			if p == rootPath {
 				continue
 			}
-			parent := t.nodes[parentOf(p)]
+			parent := t.nodes.get(parentOf(p))
 			if parent == nil || parent.kind == kindEphemeral {
 				s.fail(fmt.Errorf("node %q has no valid parent", p))
 				break
@@ -289,6 +398,7 @@ func ReadSnapshot(r io.Reader) (*Tree, error) {
 				parent.children = make(map[string]struct{}, 1)
 			}
 			parent.children[childName(p)] = struct{}{}
+			parent.nchildren++
 		}
 	}
 	var sum [8]byte

@@ -17,7 +17,7 @@ import (
 
 // Tree is the replicated state: znodes, sessions and the last applied zxid.
 type Tree struct {
-	nodes      map[string]*node
+	nodes      nodeMap // see nodemap.go for the copy-on-write scheme
 	sessions   map[int64]*session
 	acls       map[string]*aclEntry
 	containers map[string]struct{}
@@ -29,16 +29,19 @@ type Tree struct {
 
 	recording bool     // inside a multi: record undo steps
 	undo      []func() // undo steps of the current multi, in order of application
+
+	cow bool // copy shared shards and nodes before changing them (set per Apply)
 }
 
 func newEmpty() *Tree {
-	return &Tree{
-		nodes:      make(map[string]*node),
+	t := &Tree{
 		sessions:   make(map[int64]*session),
 		acls:       make(map[string]*aclEntry),
 		containers: make(map[string]struct{}),
 		ttls:       make(map[string]struct{}),
 	}
+	t.nodes.gen = 1
+	return t
 }
 
 // New returns the initial tree of a fresh ensemble: "/", "/zookeeper" (world:anyone
@@ -48,9 +51,9 @@ func New() *Tree {
 	t := newEmpty()
 	open := t.internACL(proto.WorldACL(proto.PermAll))
 	t.insertNode(rootPath, &node{data: []byte{}, acl: open}, nil)
-	t.insertNode(zkPath, &node{data: []byte{}, acl: open}, t.nodes[rootPath])
-	t.insertNode(quotaPath, &node{data: []byte{}, acl: open}, t.nodes[zkPath])
-	t.insertNode(configPath, &node{data: []byte{}, acl: t.internACL(proto.WorldACL(proto.PermRead)), aversion: -1}, t.nodes[zkPath])
+	t.insertNode(zkPath, &node{data: []byte{}, acl: open}, t.nodes.get(rootPath))
+	t.insertNode(quotaPath, &node{data: []byte{}, acl: open}, t.nodes.get(zkPath))
+	t.insertNode(configPath, &node{data: []byte{}, acl: t.internACL(proto.WorldACL(proto.PermRead)), aversion: -1}, t.nodes.get(zkPath))
 	return t
 }
 
@@ -58,7 +61,7 @@ func New() *Tree {
 func (t *Tree) LastZxid() int64 { return t.lastZxid }
 
 // NodeCount returns the number of znodes, the root included.
-func (t *Tree) NodeCount() int { return len(t.nodes) }
+func (t *Tree) NodeCount() int { return t.nodes.len() }
 
 // EphemeralCount returns the number of ephemeral znodes.
 func (t *Tree) EphemeralCount() int { return t.ephemerals }
@@ -83,12 +86,17 @@ func (t *Tree) onUndo(f func()) {
 // index: children, session ephemerals, containers, TTLs, counters, ACL refs, digest.
 // It does not touch the parent's stat.
 func (t *Tree) insertNode(path string, n *node, parent *node) {
-	t.nodes[path] = n
+	if n.gen == 0 {
+		n.gen = t.nodes.gen // a new node; a node re-inserted by a rollback keeps its own
+	}
+	t.nodes.set(path, n, t.cow)
 	if parent != nil {
+		parent = t.writable(parentOf(path), parent)
 		if parent.children == nil {
 			parent.children = make(map[string]struct{}, 1)
 		}
 		parent.children[childName(path)] = struct{}{}
+		parent.nchildren = int32(len(parent.children))
 	}
 	switch n.kind {
 	case kindEphemeral:
@@ -108,9 +116,11 @@ func (t *Tree) insertNode(path string, n *node, parent *node) {
 
 // removeNode is the inverse of insertNode.
 func (t *Tree) removeNode(path string, n *node, parent *node) {
-	delete(t.nodes, path)
+	t.nodes.del(path, t.cow)
 	if parent != nil {
+		parent = t.writable(parentOf(path), parent)
 		delete(parent.children, childName(path))
+		parent.nchildren = int32(len(parent.children))
 		if len(parent.children) == 0 {
 			parent.children = nil
 		}
@@ -136,6 +146,7 @@ func childName(path string) string { return path[strings.LastIndexByte(path, '/'
 
 // setParentStat sets a parent's internal cversion and pzxid, keeping the digest.
 func (t *Tree) setParentStat(path string, n *node, cversion int32, pzxid int64) {
+	n = t.writable(path, n)
 	oldC, oldP := n.cversion, n.pzxid
 	t.digest -= hashMeta(path, n)
 	n.cversion, n.pzxid = cversion, pzxid
@@ -146,6 +157,7 @@ func (t *Tree) setParentStat(path string, n *node, cversion int32, pzxid int64) 
 // addChild creates n at path under parent as a create txn does: the parent's creation
 // counter goes up and its pzxid becomes zxid.
 func (t *Tree) addChild(path string, n *node, parentPath string, parent *node, zxid int64) {
+	parent = t.writable(parentPath, parent)
 	t.insertNode(path, n, parent)
 	t.onUndo(func() { t.removeNode(path, n, parent) })
 	t.setParentStat(parentPath, parent, parent.cversion+1, zxid)
@@ -154,6 +166,7 @@ func (t *Tree) addChild(path string, n *node, parentPath string, parent *node, z
 // deleteChild deletes the childless node at path: the parent's pzxid becomes zxid.
 // It returns the two events of a delete.
 func (t *Tree) deleteChild(path string, n *node, parentPath string, parent *node, zxid int64) []Event {
+	parent = t.writable(parentPath, parent)
 	t.removeNode(path, n, parent)
 	t.onUndo(func() { t.insertNode(path, n, parent) })
 	if zxid > parent.pzxid {
@@ -165,18 +178,23 @@ func (t *Tree) deleteChild(path string, n *node, parentPath string, parent *node
 	}
 }
 
-// setNodeData replaces a node's data and its data-related stat fields.
-func (t *Tree) setNodeData(path string, n *node, data []byte, version int32, zxid, now int64) {
+// setNodeData replaces a node's data and its data-related stat fields. It returns
+// the node changed (see writable).
+func (t *Tree) setNodeData(path string, n *node, data []byte, version int32, zxid, now int64) *node {
+	n = t.writable(path, n)
 	oldData, oldV, oldM, oldT := n.data, n.version, n.mzxid, n.mtime
 	t.digest -= hashData(path, n.data) + hashMeta(path, n)
 	t.dataSize += int64(len(data) - len(n.data))
 	n.data, n.version, n.mzxid, n.mtime = data, version, zxid, now
 	t.digest += hashData(path, n.data) + hashMeta(path, n)
 	t.onUndo(func() { t.setNodeData(path, n, oldData, oldV, oldM, oldT) })
+	return n
 }
 
-// setNodeACL replaces a node's ACL and aversion.
-func (t *Tree) setNodeACL(path string, n *node, a *aclEntry, aversion int32) {
+// setNodeACL replaces a node's ACL and aversion. It returns the node changed (see
+// writable).
+func (t *Tree) setNodeACL(path string, n *node, a *aclEntry, aversion int32) *node {
+	n = t.writable(path, n)
 	oldA, oldV := n.acl, n.aversion
 	t.digest -= hashMeta(path, n)
 	t.refACL(a)
@@ -184,4 +202,5 @@ func (t *Tree) setNodeACL(path string, n *node, a *aclEntry, aversion int32) {
 	n.acl, n.aversion = a, aversion
 	t.digest += hashMeta(path, n)
 	t.onUndo(func() { t.setNodeACL(path, n, oldA, oldV) })
+	return n
 }

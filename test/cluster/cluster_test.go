@@ -189,3 +189,44 @@ func TestObserverAndReadOnlyMode(t *testing.T) {
 		t.Fatalf("write after the quorum returned: %v", err)
 	}
 }
+
+// TestForcedRecovery loses two of three members for good and brings the cluster
+// back from the survivor with --force-new-cluster: committed data is kept and the
+// member serves writes alone.
+func TestForcedRecovery(t *testing.T) {
+	procs := corralproc.StartCluster(t, 3)
+	c := dial(t, procs[0].Addr(), procs[1].Addr(), procs[2].Addr())
+	for i := 0; i < 20; i++ {
+		if _, err := c.Create("/keep-"+string(rune('a'+i)), []byte("v"), 0, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Close()
+	for _, p := range procs {
+		p.Kill()
+	}
+	survivor := procs[2]
+	survivor.StartAgainWith("--force-new-cluster")
+	survivor.WaitReady()
+	waitFor(t, "the survivor to lead alone", 10*time.Second, func() bool {
+		m := survivor.Mode()
+		return m == "standalone" || m == "leader"
+	})
+	c2 := dial(t, survivor.Addr())
+	for i := 0; i < 20; i++ {
+		if ok, _, err := c2.Exists("/keep-" + string(rune('a'+i))); err != nil || !ok {
+			t.Fatalf("committed node /keep-%c lost in forced recovery: %v", 'a'+i, err)
+		}
+	}
+	if _, err := c2.Create("/after-recovery", nil, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		t.Fatalf("write after forced recovery: %v", err)
+	}
+	// It stays a one-member cluster across a plain restart.
+	survivor.Kill()
+	survivor.StartAgain()
+	survivor.WaitReady()
+	c3 := dial(t, survivor.Addr())
+	if ok, _, err := c3.Exists("/after-recovery"); err != nil || !ok {
+		t.Fatalf("after restart: %v %v", ok, err)
+	}
+}

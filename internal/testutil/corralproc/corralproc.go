@@ -410,3 +410,14 @@ func (p *Proc) Mode() string {
 	}
 	return ""
 }
+
+// StartAgainWith restarts a killed process with extra arguments added to those it
+// had (for example --force-new-cluster), without waiting for it to serve.
+func (p *Proc) StartAgainWith(extra ...string) {
+	p.t.Helper()
+	p.Kill()
+	p.args = append(append([]string(nil), p.args...), extra...)
+	if err := p.spawn(); err != nil {
+		p.t.Fatalf("corralproc: %v", err)
+	}
+}
