@@ -19,7 +19,10 @@ type command struct {
 	flags   flagSpec // the options it takes
 	minArgs int      // positional arguments needed (after the name)
 	local   bool     // runs without a session
-	run     func(s *Shell, ctx context.Context, o *output, p *parsedArgs) error
+	// parse, if set, replaces the single-letter option parser (zkCli's reconfig
+	// has multi-letter options: -add, -remove, -members, -file).
+	parse func(words []string) (*parsedArgs, error)
+	run   func(s *Shell, ctx context.Context, o *output, p *parsedArgs) error
 }
 
 func (c *command) usage() string { return c.name + " " + c.opts }
@@ -32,6 +35,7 @@ func init() {
 		{name: "addWatch", opts: "[-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is PERSISTENT_RECURSIVE", flags: "m:", minArgs: 1, run: cmdAddWatch},
 		{name: "addauth", opts: "scheme auth", minArgs: 1, run: cmdAddAuth},
 		{name: "close", opts: "", run: cmdClose},
+		{name: "config", opts: "[-c] [-w] [-s]", flags: "cws", run: cmdConfig},
 		{name: "connect", opts: "host:port", local: true, run: cmdConnect},
 		{name: "create", opts: "[-s] [-e] [-c] [-t ttl] path [data] [acl]", flags: "sect:", minArgs: 1, run: cmdCreate},
 		{name: "delete", opts: "[-v version] path", flags: "v:", minArgs: 1, run: cmdDelete},
@@ -45,6 +49,7 @@ func init() {
 		{name: "ls", opts: "[-s] [-w] [-R] path", flags: "swR?", minArgs: 1, run: cmdLs},
 		{name: "printwatches", opts: "on|off", local: true, run: cmdPrintWatches},
 		{name: "quit", opts: "", local: true, run: cmdQuit},
+		{name: "reconfig", opts: "[-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]", parse: parseReconfigArgs, run: cmdReconfig},
 		{name: "redo", opts: "cmdno", local: true, run: cmdRedo},
 		{name: "removewatches", opts: "path [-c|-d|-a] [-l]", flags: "cdal", minArgs: 1, run: cmdRemoveWatches},
 		{name: "set", opts: "[-s] [-v version] path data", flags: "sv:", minArgs: 2, run: cmdSet},

@@ -406,7 +406,11 @@ func (s *Shell) dispatch(o *output, words []string) error {
 		}
 		return notFoundError(name)
 	}
-	p, err := parseFlags(words, cmd.flags)
+	parse := func(w []string) (*parsedArgs, error) { return parseFlags(w, cmd.flags) }
+	if cmd.parse != nil {
+		parse = cmd.parse
+	}
+	p, err := parse(words)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ func (sm *stateMachine) Apply(index uint64, data []byte) {
 	if data == nil {
 		s.mu.Lock()
 		s.applied.Store(int64(index))
+		s.configApplied(index) // reconfig.go
 		s.checkpointDigest(index)
 		s.mu.Unlock()
 		return
@@ -96,10 +97,22 @@ func (s *Server) afterApply(zxid int64, e *tree.Entry, res tree.Result) {
 
 // WriteSnapshot implements raftnode.StateMachine.
 func (sm *stateMachine) WriteSnapshot(w io.Writer) error {
+	return sm.CaptureSnapshot()(w)
+}
+
+// CaptureSnapshot implements raftnode.SnapshotCapturer: the tree is frozen under the
+// write lock, which costs Apply a few microseconds whatever the tree's size (see
+// tree.Freeze), and the returned function writes the frozen view without any lock
+// while entries go on being applied.
+func (sm *stateMachine) CaptureSnapshot() func(w io.Writer) error {
 	s := (*Server)(sm)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.tree.WriteSnapshot(w)
+	s.mu.Lock()
+	f := s.tree.Freeze()
+	s.mu.Unlock()
+	return func(w io.Writer) error {
+		defer f.Release()
+		return f.WriteSnapshot(w)
+	}
 }
 
 // RestoreSnapshot implements raftnode.StateMachine.

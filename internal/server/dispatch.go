@@ -58,6 +58,8 @@ func (c *conn) handle(frame []byte) string {
 		c.enqueue(r)
 		go c.sync(r, req.Path)
 		return ""
+	case proto.OpReconfig:
+		return c.reconfig(r) // reconfig.go
 	case proto.OpAuth:
 		frame, reason := c.authenticate(r)
 		r.done, r.frame = true, frame
@@ -70,7 +72,7 @@ func (c *conn) handle(frame []byte) string {
 		return ""
 	case proto.OpPing, proto.OpExists, proto.OpGetData, proto.OpGetACL, proto.OpGetChildren, proto.OpGetChildren2,
 		proto.OpGetAllChildrenNum, proto.OpGetEphemerals, proto.OpMultiRead, proto.OpSetWatches, proto.OpSetWatches2,
-		proto.OpAddWatch, proto.OpCheckWatches, proto.OpRemoveWatches, proto.OpWhoAmI, proto.OpReconfig, proto.OpSASL:
+		proto.OpAddWatch, proto.OpCheckWatches, proto.OpRemoveWatches, proto.OpWhoAmI, proto.OpSASL:
 		r.kind = kindLocal
 		c.enqueue(r)
 		return ""
@@ -170,7 +172,7 @@ func (s *Server) execLocal(c *conn, r *request) ([]byte, bool) {
 		if err := proto.Unmarshal(r.body, &req); err != nil {
 			return replyFrame(r.xid, zxid, proto.ErrMarshallingError, nil), true
 		}
-		res := s.tree.Read(c.sessionID.Load(), c.auth, r.op, r.body)
+		res := s.configRead(r.op, req.Path, s.tree.Read(c.sessionID.Load(), c.auth, r.op, r.body))
 		if req.Watch && (res.Err == proto.ErrOK || (r.op == proto.OpExists && res.Err == proto.ErrNoNode)) {
 			k := watchData
 			if r.op == proto.OpGetChildren || r.op == proto.OpGetChildren2 {

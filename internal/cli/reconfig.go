@@ -1,0 +1,247 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/corral-io/corral/client"
+)
+
+// Option keys of reconfig in parsedArgs.flags (zkCli's options are words).
+const (
+	optAdd     = 'a'
+	optRemove  = 'r'
+	optMembers = 'm'
+	optFile    = 'f'
+)
+
+// parseReconfigArgs parses zkCli's reconfig options: -s, -v version, -add list,
+// -remove list, -members list, -file path.
+func parseReconfigArgs(words []string) (*parsedArgs, error) {
+	p := &parsedArgs{flags: map[byte]string{}}
+	if len(words) == 0 {
+		return p, nil
+	}
+	p.args = append(p.args, words[0])
+	keys := map[string]byte{"-add": optAdd, "-remove": optRemove, "-members": optMembers, "-file": optFile, "-v": 'v'}
+	for i := 1; i < len(words); i++ {
+		w := words[i]
+		if w == "-s" {
+			p.flags['s'] = ""
+			continue
+		}
+		k, ok := keys[w]
+		if !ok {
+			if strings.HasPrefix(w, "-") {
+				return nil, usageError{"Unrecognized option: " + w}
+			}
+			p.args = append(p.args, w)
+			continue
+		}
+		if i+1 >= len(words) {
+			return nil, usageError{"Missing argument for option: " + strings.TrimPrefix(w, "-")}
+		}
+		i++
+		if prev, ok := p.flags[k]; ok && (k == optAdd || k == optRemove) {
+			p.flags[k] = prev + "," + words[i]
+		} else {
+			p.flags[k] = words[i]
+		}
+	}
+	return p, nil
+}
+
+func cmdReconfig(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
+	usage := usageError{"reconfig " + commandIndex["reconfig"].opts}
+	add, hasAdd := p.value(optAdd)
+	remove, hasRemove := p.value(optRemove)
+	members, hasMembers := p.value(optMembers)
+	file, hasFile := p.value(optFile)
+	if (hasAdd || hasRemove) && (hasMembers || hasFile) || hasMembers && hasFile || !(hasAdd || hasRemove || hasMembers || hasFile) {
+		return usage
+	}
+	version := int64(-1)
+	if v, ok := p.value('v'); ok {
+		n, err := strconv.ParseInt(strings.TrimPrefix(strings.ToLower(v), "0x"), 16, 64)
+		if err != nil {
+			return usageError{fmt.Sprintf("-v argument must be a hex config version: %q", v)}
+		}
+		version = n
+	}
+	if hasFile {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		var lines []string
+		for l := range strings.SplitSeq(string(b), "\n") {
+			if l = strings.TrimSpace(l); strings.HasPrefix(l, "server.") {
+				lines = append(lines, l)
+			}
+		}
+		members, hasMembers = strings.Join(lines, ","), true
+	}
+	c := conn(s)
+	var data []byte
+	var st *client.Stat
+	var err error
+	if hasMembers {
+		data, st, err = c.Reconfig(ctx, splitComma(members), version)
+	} else {
+		data, st, err = c.IncrementalReconfig(ctx, splitComma(add), splitComma(remove), version)
+	}
+	if err != nil {
+		return reconfigError(err)
+	}
+	if s.cfg.JSON {
+		o.doc = configDoc(data, st)
+		return nil
+	}
+	o.println("Committed new configuration:")
+	o.println(string(data))
+	if p.has('s') {
+		writeStat(&o.out, st)
+	}
+	return nil
+}
+
+// reconfigError words errors as zkCli does for reconfig.
+func reconfigError(err error) error {
+	switch {
+	case errors.Is(err, client.ErrBadVersion):
+		return reconfigMessage{"version No is not valid : ", err}
+	case errors.Is(err, client.ErrBadArguments):
+		return reconfigMessage{"Arguments are not valid : ", err}
+	case errors.Is(err, client.ErrNewConfigNoQuorum):
+		return reconfigMessage{"No quorum of new config is connected and up-to-date with the leader of last commmitted config - try invoking reconfiguration after new servers are connected and synced", err}
+	case errors.Is(err, client.ErrReconfigInProgress):
+		return reconfigMessage{"Another reconfiguration is in progress -- concurrent reconfigs not supported (yet)", err}
+	case errors.Is(err, client.ErrReconfigDisabled):
+		return reconfigMessage{"Reconfig is disabled on the server", err}
+	}
+	return err
+}
+
+// reconfigMessage is an error already worded for the user, still carrying its cause
+// for --json.
+type reconfigMessage struct {
+	msg string
+	err error
+}
+
+func (e reconfigMessage) Error() string { return e.msg }
+func (e reconfigMessage) Unwrap() error { return e.err }
+
+func splitComma(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func cmdConfig(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
+	c := conn(s)
+	var data []byte
+	var st *client.Stat
+	var err error
+	if p.has('w') {
+		var ch <-chan client.Event
+		data, st, ch, err = c.GetConfigW(ctx)
+		s.watch(ch)
+	} else {
+		data, st, err = c.GetConfig(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	if s.cfg.JSON {
+		doc := configDoc(data, st)
+		if p.has('c') {
+			doc["connectString"] = clientConfigString(string(data))
+		}
+		o.doc = doc
+		return nil
+	}
+	if p.has('c') {
+		o.println(clientConfigString(string(data)))
+	} else {
+		o.println(string(data))
+	}
+	if p.has('s') {
+		writeStat(&o.out, st)
+	}
+	return nil
+}
+
+// configDoc is the JSON form of a configuration.
+func configDoc(data []byte, st *client.Stat) map[string]any {
+	doc := map[string]any{"config": string(data), "stat": jsonStat(st)}
+	var servers []map[string]any
+	for l := range strings.SplitSeq(string(data), "\n") {
+		key, val, ok := strings.Cut(strings.TrimSpace(l), "=")
+		if !ok {
+			continue
+		}
+		if key == "version" {
+			doc["version"] = val
+			continue
+		}
+		id, err := strconv.ParseUint(strings.TrimPrefix(key, "server."), 10, 64)
+		if err != nil || !strings.HasPrefix(key, "server.") {
+			continue
+		}
+		addr, clientAddr, _ := strings.Cut(val, ";")
+		role := "participant"
+		if strings.HasSuffix(addr, ":observer") {
+			role = "observer"
+		}
+		srv := map[string]any{"id": id, "address": addr, "role": role}
+		if clientAddr != "" {
+			srv["client"] = clientAddr
+		}
+		servers = append(servers, srv)
+	}
+	doc["servers"] = servers
+	return doc
+}
+
+// clientConfigString is zkCli's `config -c`: the version, a space, and the members'
+// client addresses as a connect string (ConfigUtils.getClientConfigStr). A client
+// address on the wildcard host is shown with the member's peer host.
+func clientConfigString(cfg string) string {
+	version := ""
+	var hosts []string
+	for l := range strings.SplitSeq(cfg, "\n") {
+		key, val, ok := strings.Cut(strings.TrimSpace(l), "=")
+		if !ok {
+			continue
+		}
+		if key == "version" {
+			version = val
+			continue
+		}
+		addr, clientAddr, ok := strings.Cut(val, ";")
+		if !ok || clientAddr == "" {
+			continue
+		}
+		h, port, err := net.SplitHostPort(clientAddr)
+		if err != nil {
+			continue
+		}
+		if h == "" || h == "0.0.0.0" || h == "::" {
+			if ph, _, ok := strings.Cut(addr, ":"); ok {
+				h = ph
+			}
+		}
+		hosts = append(hosts, net.JoinHostPort(h, port))
+	}
+	return version + " " + strings.Join(hosts, ",")
+}
