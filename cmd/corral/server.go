@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
+	"github.com/corral-io/corral/internal/admin"
 	"github.com/corral-io/corral/internal/config"
 	"github.com/corral-io/corral/internal/server"
 	"github.com/spf13/cobra"
@@ -27,6 +29,9 @@ variables, then a zoo.cfg-style file given with --config, then built-in defaults
 	}
 	cfg := config.Default()
 	config.Bind(cmd.Flags(), &cfg)
+	var cpuProfile string
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file until shutdown")
+	cmd.Flags().MarkHidden("cpuprofile")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		c, warnings, err := config.Load(cmd.Flags(), os.LookupEnv)
 		if err != nil {
@@ -39,6 +44,16 @@ variables, then a zoo.cfg-style file given with --config, then built-in defaults
 		slog.SetDefault(log)
 		for _, w := range warnings {
 			log.Warn(w)
+		}
+		if cpuProfile != "" {
+			f, err := os.Create(cpuProfile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 		return runServer(c, log)
 	}
@@ -78,6 +93,7 @@ func runServer(c config.Server, log *slog.Logger) error {
 		ClusterID:              c.ClusterID,
 		ReadOnlyMode:           c.ReadOnlyMode,
 		ForceNewCluster:        c.ForceNewCluster,
+		MinFreeDisk:            int64(c.MinFreeDisk),
 		ReconfigDisabled:       !c.ReconfigEnabled,
 		ID:                     c.ID,
 		ClientAddr:             c.ClientAddr,
@@ -108,6 +124,14 @@ func runServer(c config.Server, log *slog.Logger) error {
 	if err := srv.Listen(); err != nil {
 		srv.Close()
 		return err
+	}
+	if c.AdminAddr != "" {
+		// Metrics and the admin API are a convenience: a busy port is not fatal.
+		if adm, err := admin.Start(c.AdminAddr, srv, srv.Registry(), log); err != nil {
+			log.Warn("admin server not started", "err", err)
+		} else {
+			defer adm.Close()
+		}
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)

@@ -84,6 +84,9 @@ type Server struct {
 	Join bool
 	// ClusterID names the cluster; members of another cluster are refused.
 	ClusterID string
+	// MinFreeDisk is the free space on the data dir's disk below which client
+	// writes are refused (QUOTAEXCEEDED) instead of filling the disk; 0 = off.
+	MinFreeDisk int
 	// ForceNewCluster makes this member, alone, a new one-member cluster from its
 	// data dir: the documented recovery after losing the quorum for good.
 	ForceNewCluster bool
@@ -145,6 +148,8 @@ func Default() Server {
 		MaxBuffer:              DefaultMaxBuffer,
 		MaxOutstanding:         DefaultMaxOutstanding,
 		MaxSendQueueBytes:      DefaultMaxSendQueueBytes,
+		MinFreeDisk:            64 << 20,
+		AdminAddr:              "127.0.0.1:7181",
 		ContainerCheckInterval: DefaultContainerCheckInterval,
 		ReadOnlyMode:           true,
 		ReconfigEnabled:        true,

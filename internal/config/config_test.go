@@ -47,6 +47,8 @@ func TestDefault(t *testing.T) {
 		SnapshotCount:   100000, SnapshotRetain: 3, LogLevel: "info", LogFormat: "text", ID: 1,
 		ReadOnlyMode:    true,
 		ReconfigEnabled: true,
+		MinFreeDisk:     64 << 20,
+		AdminAddr:       "127.0.0.1:7181",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Default() =\n%+v\nwant\n%+v", c, want)
@@ -237,7 +239,8 @@ func TestPrecedence(t *testing.T) {
 					MaxOutstanding: 5, MaxSendQueueBytes: 4 << 20, ContainerCheckInterval: time.Second,
 					ContainerMaxPerMinute: 3, ContainerMaxNeverUsed: time.Hour, FourLetterWords: []string{"ruok", "dump"},
 					SnapshotCount: 9, SnapshotRetain: 4, AdminAddr: ":8081", LogLevel: "debug", LogFormat: "json", ID: 3,
-					PeerAddr: "h:2380", Peers: "3=h:2380,4=i:2380", Observers: "4", ClusterID: "c1", Join: true})
+					PeerAddr: "h:2380", Peers: "3=h:2380,4=i:2380", Observers: "4", ClusterID: "c1", Join: true,
+					MinFreeDisk: 64 << 20})
 			}},
 		{"every env", nil, map[string]string{
 			"CORRAL_CLIENT_ADDR": "127.0.0.1:0", "CORRAL_DATA_DIR": "d", "CORRAL_TICK_TIME": "100ms", "CORRAL_MIN_SESSION_TIMEOUT": "1s",
@@ -254,7 +257,8 @@ func TestPrecedence(t *testing.T) {
 					MaxOutstanding: 5, MaxSendQueueBytes: 4 << 20, ContainerCheckInterval: time.Second,
 					ContainerMaxPerMinute: 3, ContainerMaxNeverUsed: time.Hour, FourLetterWords: []string{"ruok", "dump"},
 					SnapshotCount: 9, SnapshotRetain: 4, AdminAddr: ":8081", LogLevel: "debug", LogFormat: "json", ID: 3,
-					PeerAddr: "h:2380", Peers: "3=h:2380,4=i:2380", Observers: "4", ClusterID: "c1", Join: true})
+					PeerAddr: "h:2380", Peers: "3=h:2380,4=i:2380", Observers: "4", ClusterID: "c1", Join: true,
+					MinFreeDisk: 64 << 20})
 			}},
 		{"empty env disables admin and 4lw", nil, map[string]string{"CORRAL_ADMIN_ADDR": "", "CORRAL_4LW": ""},
 			func(c Server) bool { return c.AdminAddr == "" && len(c.FourLetterWords) == 0 }},
@@ -429,6 +433,7 @@ func TestDebianZooCfg(t *testing.T) {
 	want.Peers = "1=zookeeper1:2888,2=zookeeper2:2888,3=zookeeper3:2888"
 	want.FourLetterWords = []string{"srvr", "mntr", "ruok"}
 	want.ID = 2
+	want.AdminAddr = "" // admin.enableServer=false
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got\n%s\nwant\n%s", c, want)
 	}

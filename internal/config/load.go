@@ -145,6 +145,8 @@ var settings = []setting{
 		func(c *Server) *int { return &c.MaxOutstanding }),
 	sizeSetting("max-send-queue", "unsent reply and event bytes per connection before it is disconnected",
 		func(c *Server) *int { return &c.MaxSendQueueBytes }),
+	sizeSetting("min-free-disk", "free space on the data dir's disk below which writes are refused (QUOTAEXCEEDED) rather than filling it; 0 = off",
+		func(c *Server) *int { return &c.MinFreeDisk }),
 	durSetting("container-check-interval", "how often empty containers and expired TTL nodes are reaped (znode.container.checkIntervalMs)",
 		func(c *Server) *time.Duration { return &c.ContainerCheckInterval }),
 	intSetting("container-max-per-minute", "most containers deleted per minute (znode.container.maxPerMinute)",

@@ -74,6 +74,7 @@ func (s *Server) accept(nc net.Conn) {
 	if s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections {
 		s.connMu.Unlock()
 		s.stats.rejectedConns.Add(1)
+		s.metrics.rejected.Inc()
 		s.log.Warn("connection refused: server connection limit reached", "remote", nc.RemoteAddr().String(), "limit", s.cfg.MaxConnections)
 		nc.Close()
 		return
@@ -81,6 +82,7 @@ func (s *Server) accept(nc net.Conn) {
 	if s.cfg.MaxClientCnxns > 0 && s.perIP[host] >= s.cfg.MaxClientCnxns {
 		s.connMu.Unlock()
 		s.stats.rejectedConns.Add(1)
+		s.metrics.rejected.Inc()
 		s.log.Warn("connection refused: per-address connection limit reached", "remote", nc.RemoteAddr().String(), "limit", s.cfg.MaxClientCnxns)
 		nc.Close()
 		return
@@ -236,6 +238,7 @@ func (c *conn) queueLocked(frame []byte) {
 	c.outBytes += len(frame)
 	if c.outBytes > c.s.cfg.MaxSendQueueBytes {
 		c.s.stats.slowClients.Add(1)
+		c.s.metrics.slow.Inc()
 		c.s.log.Warn("disconnecting client that does not read its replies", "remote", c.remote,
 			"session", sessionHex(c.sessionID.Load()), "queued_bytes", c.outBytes)
 		c.out = nil
@@ -367,6 +370,7 @@ func (c *conn) drainLocked() {
 			c.pending = nil
 		}
 		c.s.stats.observe(r.op, time.Since(r.start))
+		c.s.metrics.observe(r.op, replyCode(r.frame), time.Since(r.start))
 		c.stats.observe(r, time.Since(r.start))
 		if r.frame != nil {
 			c.queueLocked(r.frame)
@@ -380,6 +384,14 @@ func (c *conn) drainLocked() {
 			c.wake()
 		}
 	}
+}
+
+// replyCode reads the error code back from an encoded reply frame.
+func replyCode(frame []byte) proto.Code {
+	if len(frame) < 20 {
+		return proto.ErrOK
+	}
+	return proto.Code(int32(frame[16])<<24 | int32(frame[17])<<16 | int32(frame[18])<<8 | int32(frame[19]))
 }
 
 func replyFrame(xid int32, zxid int64, code proto.Code, body proto.Record) []byte {

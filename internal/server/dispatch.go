@@ -38,6 +38,13 @@ func (c *conn) handle(frame []byte) string {
 	switch h.Type {
 	case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL, proto.OpDelete,
 		proto.OpSetData, proto.OpSetACL, proto.OpCheck, proto.OpMulti:
+		if s.lowDisk.Load() {
+			s.metrics.lowDiskRej.Inc()
+			r.kind, r.done = kindLocal, true
+			r.frame = replyFrame(r.xid, s.applied.Load(), proto.ErrQuotaExceeded, nil)
+			c.enqueue(r)
+			return ""
+		}
 		r.kind = kindWrite
 		c.mu.Lock()
 		auth := append([]proto.ID(nil), c.auth...)

@@ -44,7 +44,10 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 		sid = s.newSessionID()
 		passwd = make([]byte, 16)
 		rand.Read(passwd)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(timeout)*time.Millisecond)
+		// Bounded by the proposal timeout: a proposal lost to a leader change must not
+		// keep the client waiting for a whole session timeout.
+		wait := min(time.Duration(timeout)*time.Millisecond, s.proposalTimeout())
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		res, err := s.proposeWait(ctx, &tree.Entry{Kind: tree.KindCreateSession, SessionID: sid, Timeout: timeout, Passwd: passwd})
 		cancel()
 		if err != nil {

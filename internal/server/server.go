@@ -54,6 +54,9 @@ type Config struct {
 	Join bool
 	// ClusterID names the cluster.
 	ClusterID string
+	// MinFreeDisk is the free space under which client writes are refused
+	// (QUOTAEXCEEDED); 0 disables the check.
+	MinFreeDisk int64
 	// ForceNewCluster recovers from a lost quorum with this member alone.
 	ForceNewCluster bool
 	// ReadOnlyMode lets a member cut off from the quorum serve reads to clients
@@ -137,6 +140,9 @@ type Server struct {
 	leaderChangedAt atomic.Int64
 	// readOnly is set while the member serves read-only clients (no quorum).
 	readOnly atomic.Bool
+	// lowDisk is set while writes are refused for lack of disk space.
+	lowDisk atomic.Bool
+	metrics *metrics
 	// digests and divergence: the cross-member state check (digest.go).
 	digests   *digestBook
 	nodeReady atomic.Bool // s.node is set
@@ -171,6 +177,7 @@ func New(cfg Config) (*Server, error) {
 		digests:   newDigestBook(),
 	}
 	s.sessions = newSessionTracker()
+	s.metrics = newMetrics(s)
 	s.nextSID.Store(initialSessionID(cfg.ID, time.Now()))
 	start := time.Now()
 	node, err := raftnode.Start(raftnode.Config{
@@ -231,7 +238,8 @@ func (s *Server) Serve() error {
 		}
 	}
 	s.serving.Store(true)
-	s.wg.Add(4)
+	s.wg.Add(5)
+	go s.diskLoop()
 	go s.expiryLoop()
 	go s.reapLoop()
 	go s.touchLoop()
