@@ -11,6 +11,9 @@
 #   C client CLI (cli_mt)        /usr/lib/zookeeper/bin/cli_mt      (package zookeeper-bin)
 #   kazoo (Python client)        /usr/lib/python3/dist-packages/kazoo, run with /usr/bin/python3
 #   Java runtime                 /usr/bin/java (pulled in by zookeeper)
+#   javac (test/recipes)         /usr/bin/javac                     (package default-jdk-headless)
+#   Curator 5.4 (test/recipes)   /usr/share/java/curator-{recipes,framework,client}.jar
+#   slf4j-nop (Curator logging)  /usr/share/java/slf4j-nop.jar      (package libslf4j-java)
 #   tmux (drives `corral cli`)   /usr/bin/tmux
 set -euo pipefail
 
