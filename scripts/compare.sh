@@ -3,8 +3,12 @@
 # same `corral bench` workloads, and write the results (tables with the ratios
 # corral/ZooKeeper and corral/etcd) into docs/benchmarks.md.
 #
-#   scripts/compare.sh [-d DURATION] [-s SESSIONS] [-k INFLIGHT] [-w WORKLOADS] [-m "1 3"] [-o FILE]
+#   scripts/compare.sh [-d DURATION] [-s SESSIONS] [-k INFLIGHT] [-w WORKLOADS] [-m "1 3"]
+#                      [-l "200000 1000000"] [-o FILE]
 #
+# Besides the workloads, memory and recovery are measured on one member of corral and of
+# ZooKeeper (-l: cumulative znode counts to load, 128 B each; -l "" skips it): RSS after
+# each load, and the time from process start to the first served getData after a restart.
 # Environment: CORRAL_BIN=path measures a prebuilt binary instead of building ./cmd/corral
 # (CORRAL_REV describes it in the report); BUDGET=seconds (default 540); KEEP=1 keeps the
 # work directory with every log and JSON report.
@@ -23,21 +27,23 @@ SESSIONS=16
 INFLIGHT=16
 WORKLOADS=get,set,mixed,create,session-churn,watch,lock
 MEMBERS="1 3"
+LOADS="200000 1000000"
 OUT=$ROOT/docs/benchmarks.md
 BUDGET=${BUDGET:-540}
 ZK_JAR=/usr/share/java/zookeeper.jar
 SLF4J_JAR=/usr/share/java/slf4j-simple.jar
 ETCD=$(command -v etcd || true)
 
-while getopts "d:s:k:w:m:o:h" opt; do
+while getopts "d:s:k:w:m:l:o:h" opt; do
 	case $opt in
 	d) DURATION=$OPTARG ;;
 	s) SESSIONS=$OPTARG ;;
 	k) INFLIGHT=$OPTARG ;;
 	w) WORKLOADS=$OPTARG ;;
 	m) MEMBERS=$OPTARG ;;
+	l) LOADS=$OPTARG ;;
 	o) OUT=$OPTARG ;;
-	*) sed -n '2,18p' "$0"; exit 2 ;;
+	*) sed -n '2,23p' "$0"; exit 2 ;;
 	esac
 done
 
@@ -67,7 +73,7 @@ trap 'exit 130' INT TERM
 
 # Ports: a random base, then consecutive ports checked to be free. alloc_port sets PORT
 # (no subshell, so NEXT_PORT advances).
-NEXT_PORT=$((20000 + RANDOM % 30000))
+NEXT_PORT=$((20000 + RANDOM % 10000))
 alloc_port() {
 	while (exec 3<>"/dev/tcp/127.0.0.1/$NEXT_PORT") 2>/dev/null; do NEXT_PORT=$((NEXT_PORT + 1)); done
 	PORT=$NEXT_PORT
@@ -213,6 +219,11 @@ start_corral() { # N -> sets ADDRS
 		log "corral x$n: members report Mode: standalone (no cluster mode in this build)"
 		return 1
 	fi
+	if [[ $n -gt 1 ]]; then
+		local modes=""
+		for i in $(seq "$n"); do modes+=" $(fourlw "${cports[i]}" srvr | sed -n 's/^Mode: //p')"; done
+		log "corral x$n: modes:$modes"
+	fi
 }
 
 # measure SYSTEM N: start it, run the workloads, stop it. Results in $WORK/SYSTEM-N.json.
@@ -244,8 +255,118 @@ for n in $MEMBERS; do
 	for sys in zk etcd corral; do measure "$sys" "$n"; done
 done
 
+# Memory and recovery, one member each: start on a data dir, load znodes, read RSS;
+# restart and time process start -> first served getData. Results: $WORK/mem-SYS.txt.
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+mem_start() { # SYS DIR PORT -> MPID
+	local sys=$1 dir=$2 port=$3
+	case $sys in
+	zk)
+		mkdir -p "$dir/data"
+		cat >"$dir/zoo.cfg" <<-CFG
+			tickTime=2000
+			dataDir=$dir/data
+			clientPort=$port
+			clientPortAddress=127.0.0.1
+			maxClientCnxns=0
+			admin.enableServer=false
+			4lw.commands.whitelist=*
+			autopurge.purgeInterval=0
+		CFG
+		java -Xmx2g -Dzookeeper.admin.enableServer=false -Djava.net.preferIPv4Stack=true \
+			-Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$ZK_JAR:$SLF4J_JAR" \
+			org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg" >>"$dir/log" 2>&1 &
+		;;
+	corral)
+		"$BIN" server --client-addr "127.0.0.1:$port" --data-dir "$dir/data" --log-level warn >>"$dir/log" 2>&1 &
+		;;
+	esac
+	MPID=$!
+	PIDS+=($MPID)
+}
+
+mem_stop() { # PID
+	kill -TERM "$1" 2>/dev/null || true
+	for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+
+measure_mem() { # SYS
+	local sys=$1 dir=$WORK/mem-$1 port loaded=0 n t0 t1 out=$WORK/mem-$1.txt
+	[[ $sys != zk || -f $ZK_JAR ]] || return 0
+	mkdir -p "$dir"
+	alloc_port
+	port=$PORT
+	mem_start "$sys" "$dir" "$port"
+	if ! timeout 120 "$BIN" bench probe --server "127.0.0.1:$port" --path / --timeout 110s 2>>"$dir/log"; then
+		log "$sys memory: did not start"
+		mem_stop "$MPID"
+		return 0
+	fi
+	sleep 1
+	echo "idle_rss_kb=$(rss_kb "$MPID")" >"$out"
+	for n in $LOADS; do
+		log "$sys memory: loading to $n znodes"
+		if ! timeout 900 "$BIN" bench load --server "127.0.0.1:$port" --from "$loaded" --count $((n - loaded)) \
+			--value-size 128 >>"$dir/load.txt" 2>&1; then
+			log "$sys memory: load failed: $(tail -n 2 "$dir/load.txt")"
+			break
+		fi
+		loaded=$n
+		sleep 2
+		echo "rss_kb_$n=$(rss_kb "$MPID")" >>"$out"
+		mem_stop "$MPID"
+		t0=$(now_ms)
+		mem_start "$sys" "$dir" "$port"
+		if timeout 600 "$BIN" bench probe --server "127.0.0.1:$port" --path "/corral-load/p-$(printf %05d $(((n - 1) / 1000)))/n-$(printf %08d $((n - 1)))" \
+			--timeout 590s 2>>"$dir/log"; then
+			t1=$(now_ms)
+			echo "recovery_ms_$n=$((t1 - t0))" >>"$out"
+			sleep 2
+			echo "rss_kb_restarted_$n=$(rss_kb "$MPID")" >>"$out"
+			log "$sys memory: $n znodes, recovery $((t1 - t0)) ms"
+		else
+			log "$sys memory: no read served after restart with $n znodes"
+			break
+		fi
+	done
+	mem_stop "$MPID"
+	PIDS=()
+}
+
+if [[ -n $LOADS ]]; then
+	for sys in zk corral; do measure_mem "$sys"; done
+fi
+
+# mem_table prints the memory and recovery table from $WORK/mem-*.txt.
+mem_table() {
+	local n sys v
+	declare -A M
+	for sys in corral zk; do
+		[[ -f $WORK/mem-$sys.txt ]] || continue
+		while IFS== read -r k v; do M[$sys.$k]=$v; done <"$WORK/mem-$sys.txt"
+	done
+	echo "| znodes (128 B) | corral RSS MB | zookeeper RSS MB | corral B/znode | zookeeper B/znode | B/znode corral/zookeeper | corral recovery s | zookeeper recovery s | recovery corral/zookeeper | corral RSS after restart MB | zookeeper RSS after restart MB |"
+	echo "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+	echo "| 0 (idle) | $(mb "${M[corral.idle_rss_kb]:-}") | $(mb "${M[zk.idle_rss_kb]:-}") | | | | | | | | |"
+	for n in $LOADS; do
+		local cr=${M[corral.rss_kb_$n]:-} zr=${M[zk.rss_kb_$n]:-} ci=${M[corral.idle_rss_kb]:-} zi=${M[zk.idle_rss_kb]:-}
+		local cb="" zb=""
+		[[ -n $cr && -n $ci ]] && cb=$(((cr - ci) * 1024 / n))
+		[[ -n $zr && -n $zi ]] && zb=$(((zr - zi) * 1024 / n))
+		local ct=${M[corral.recovery_ms_$n]:-} zt=${M[zk.recovery_ms_$n]:-}
+		echo "| $n | $(mb "$cr") | $(mb "$zr") | ${cb:-–} | ${zb:-–} | $(ratio "$cb" "$zb") | $(secs "$ct") | $(secs "$zt") | $(ratio "$ct" "$zt") | $(mb "${M[corral.rss_kb_restarted_$n]:-}") | $(mb "${M[zk.rss_kb_restarted_$n]:-}") |"
+	done
+}
+mb() { if [[ -n $1 ]]; then awk -v k="$1" 'BEGIN {printf "%.0f", k/1024}'; else echo "–"; fi; }
+secs() { if [[ -n $1 ]]; then awk -v m="$1" 'BEGIN {printf "%.2f", m/1000}'; else echo "–"; fi; }
+ratio() { if [[ -n $1 && -n $2 && $2 != 0 ]]; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; else echo "–"; fi; }
+
 # The report.
-CMD="scripts/compare.sh -d $DURATION -s $SESSIONS -k $INFLIGHT -w $WORKLOADS -m \"$MEMBERS\""
+CMD="scripts/compare.sh -d $DURATION -s $SESSIONS -k $INFLIGHT -w $WORKLOADS -m \"$MEMBERS\" -l \"$LOADS\""
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 ZKV=$(dpkg-query -W -f '${Version}' zookeeper 2>/dev/null || echo "not installed")
@@ -281,6 +402,23 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 		"$BIN" bench compare "corral=$WORK/corral-$n.json" "zookeeper=$WORK/zk-$n.json" "etcd=$WORK/etcd-$n.json" 2>/dev/null
 		echo
 	done
+	if [[ -n $LOADS ]]; then
+		cat <<-MD
+			## Memory and recovery (1 member)
+
+			Each system alone on a fresh data dir: \`corral bench load\` creates the znodes (128 B of data,
+			1000 per parent, pipelined on one session), RSS (VmRSS) is read 2 s after each load, then
+			the process is stopped (SIGTERM) and started again on the same data dir, and recovery is
+			the time from that start to the first getData served (\`corral bench probe\`, retrying
+			every 5 ms). B/znode is (RSS after the load − RSS idle) / znodes. ZooKeeper runs with
+			-Xmx2g here (no -Xms), its defaults otherwise (snapCount 100000); corral with its
+			defaults (snapshot every 100000 entries, GOGC 100). Ratios are corral / ZooKeeper:
+			below 1 is better for corral.
+
+		MD
+		mem_table
+		echo
+	fi
 	cat <<-MD
 		## What each workload measures
 
@@ -309,6 +447,8 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 			echo
 		done
 	done
+	# Hand-written notes at the end of the page (from this marker on) are kept.
+	if [[ -f $OUT ]]; then sed -n '/^<!-- kept by compare.sh -->$/,$p' "$OUT"; fi
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 log "wrote $OUT"

@@ -75,7 +75,7 @@ goes to stderr every second unless --quiet.`,
 			return err
 		},
 	}
-	cmd.AddCommand(benchCompareCmd())
+	cmd.AddCommand(benchCompareCmd(), benchLoadCmd(), benchProbeCmd())
 	f := cmd.Flags()
 	f.StringVar(&servers, "servers", strings.Join(cfg.Servers, ","), "ZooKeeper-protocol servers, host:port[,host:port...]; sessions are spread over them")
 	f.StringVar(&etcd, "etcd", "", "etcd mode: client endpoints (http://host:port[,...]) instead of --servers")

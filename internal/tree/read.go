@@ -125,7 +125,7 @@ func (t *Tree) countBelow(path string, n *node) int {
 	}
 	for name := range n.children {
 		count++
-		if c := t.nodes.get(prefix+name); c != nil && len(c.children) > 0 {
+		if c := t.nodes.get(prefix + name); c != nil && len(c.children) > 0 {
 			count += t.countBelow(prefix+name, c)
 		}
 	}
