@@ -395,8 +395,22 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 			return false
 		}
 	}
+	// 0. A leader sends its messages (appends, heartbeats) before its own fsync,
+	//    so the followers write to their disks while it writes to its own (Raft
+	//    thesis 10.2.1; etcd's server does the same). This is safe: raft v3.6
+	//    counts the leader's own entries toward commit only once they are
+	//    persisted (its self-ack is delivered at Advance), and the leader's term
+	//    and vote were persisted when it was elected.
+	sentEarly := false
+	if n.leader.Load() && !snap && len(rd.Messages) > 0 {
+		if !n.refreshSnapshots(rd.Messages) {
+			return false
+		}
+		n.tr.Send(rd.Messages)
+		sentEarly = true
+	}
 	// 1. Persist HardState and entries (one write, one fsync) before anything
-	//    that depends on them: applying, sending, Advance.
+	//    that depends on them: applying, sending (followers), Advance.
 	if err := n.w.Save(rd.HardState, rd.Entries); err != nil {
 		return n.fatal("WAL save failed", err)
 	}
@@ -417,7 +431,7 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 		return n.fatal("raft storage append failed", err)
 	}
 	// 3. Send messages (durable now).
-	if len(rd.Messages) > 0 {
+	if len(rd.Messages) > 0 && !sentEarly {
 		if !n.refreshSnapshots(rd.Messages) {
 			return false
 		}
