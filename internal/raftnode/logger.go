@@ -10,13 +10,15 @@ import (
 	"go.uber.org/zap/zapcore"
 )
 
-// raftLogger adapts slog to raft.Logger.
+// raftLogger adapts slog for etcd-raft. raft's Info lines (elections, votes, ignored
+// pre-votes: several a second while a member is cut off) go to Debug; the member logs
+// leader changes itself at Info.
 type raftLogger struct{ l *slog.Logger }
 
 func (r raftLogger) Debug(v ...any)              { r.l.Debug(fmt.Sprint(v...)) }
 func (r raftLogger) Debugf(f string, v ...any)   { r.l.Debug(fmt.Sprintf(f, v...)) }
-func (r raftLogger) Info(v ...any)               { r.l.Info(fmt.Sprint(v...)) }
-func (r raftLogger) Infof(f string, v ...any)    { r.l.Info(fmt.Sprintf(f, v...)) }
+func (r raftLogger) Info(v ...any)               { r.l.Debug(fmt.Sprint(v...)) }
+func (r raftLogger) Infof(f string, v ...any)    { r.l.Debug(fmt.Sprintf(f, v...)) }
 func (r raftLogger) Warning(v ...any)            { r.l.Warn(fmt.Sprint(v...)) }
 func (r raftLogger) Warningf(f string, v ...any) { r.l.Warn(fmt.Sprintf(f, v...)) }
 func (r raftLogger) Error(v ...any)              { r.l.Error(fmt.Sprint(v...)) }
