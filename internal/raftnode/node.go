@@ -100,7 +100,8 @@ type Node struct {
 
 	readyc   chan struct{} // closed once the restored state is applied (and, single member, leader)
 	stopc    chan struct{}
-	done     chan struct{} // closed when the loop has exited and storage is closed
+	props    chan raftpb.Message // proposals forwarded by followers (peers.go)
+	done     chan struct{}       // closed when the loop has exited and storage is closed
 	stopOnce sync.Once
 	failErr  atomic.Pointer[error] // set when a fatal storage error ended the loop
 }
@@ -124,6 +125,7 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 		readWait: make(map[string]chan uint64),
 		readyc:   make(chan struct{}),
 		stopc:    make(chan struct{}),
+		props:    make(chan raftpb.Message, 4096),
 		done:     make(chan struct{}),
 		book:     make(map[uint64]string),
 		clients:  make(map[uint64]string),
@@ -155,6 +157,7 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 		t.Start()
 	}
 	go n.run()
+	go n.proposalLoop()
 	select {
 	case <-n.readyc:
 		return n, nil

@@ -119,7 +119,7 @@ func (s *Server) watchdogLoop() {
 
 // leaderGrace is how long after a new leader is known a write proposed under the
 // old one may still commit before its connection is closed.
-const leaderGrace = 150 * time.Millisecond
+const leaderGrace = 50 * time.Millisecond
 
 // proposalTimeout is how long a write may wait for commit before its connection is
 // closed.
