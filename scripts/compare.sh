@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # compare.sh — measure corral, Apache ZooKeeper 3.8 and etcd on loopback, in turn, with the
 # same `corral bench` workloads, and write the results (tables with the ratios
-# corral/ZooKeeper and corral/etcd) into docs/benchmarks.md.
+# corral/ZooKeeper and corral/etcd, and PNG bar charts of throughput and p99 latency drawn
+# by `corral bench plot` into docs/benchmarks/, linked from the page) into docs/benchmarks.md.
 #
 #   scripts/compare.sh [-d DURATION] [-s SESSIONS] [-k INFLIGHT] [-w WORKLOADS] [-m "1 3"]
 #                      [-l "200000 1000000"] [-o FILE]
@@ -43,7 +44,7 @@ while getopts "d:s:k:w:m:l:o:h" opt; do
 	m) MEMBERS=$OPTARG ;;
 	l) LOADS=$OPTARG ;;
 	o) OUT=$OPTARG ;;
-	*) sed -n '2,23p' "$0"; exit 2 ;;
+	*) sed -n '2,21p' "$0"; exit 2 ;;
 	esac
 done
 
@@ -365,6 +366,24 @@ mb() { if [[ -n $1 ]]; then awk -v k="$1" 'BEGIN {printf "%.0f", k/1024}'; else 
 secs() { if [[ -n $1 ]]; then awk -v m="$1" 'BEGIN {printf "%.2f", m/1000}'; else echo "–"; fi; }
 ratio() { if [[ -n $1 && -n $2 && $2 != 0 ]]; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; else echo "–"; fi; }
 
+# Plots: PNG bar charts of throughput and p99 per member count, drawn from the JSON
+# reports (still in $WORK: it is removed only on exit) into the directory named after the
+# page (docs/benchmarks/ for docs/benchmarks.md), linked relative to the page.
+PLOTREL=$(basename "$OUT" .md)
+PLOTDIR=$(dirname "$OUT")/$PLOTREL
+declare -A PLOTTED
+for n in $MEMBERS; do
+	members="$n member"
+	if [[ $n -gt 1 ]]; then members+=s; fi
+	if "$BIN" bench plot --dir "$PLOTDIR" --prefix "${members// /-}" --title "$members" \
+		"corral=$WORK/corral-$n.json" "zookeeper=$WORK/zk-$n.json" "etcd=$WORK/etcd-$n.json" \
+		>/dev/null 2>"$WORK/plot-$n.err"; then
+		PLOTTED[$n]=${members// /-}
+	else
+		log "plots for $members not drawn: $(tail -n 1 "$WORK/plot-$n.err")"
+	fi
+done
+
 # The report.
 CMD="scripts/compare.sh -d $DURATION -s $SESSIONS -k $INFLIGHT -w $WORKLOADS -m \"$MEMBERS\" -l \"$LOADS\""
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
@@ -401,6 +420,11 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 		echo
 		"$BIN" bench compare "corral=$WORK/corral-$n.json" "zookeeper=$WORK/zk-$n.json" "etcd=$WORK/etcd-$n.json" 2>/dev/null
 		echo
+		if [[ -n ${PLOTTED[$n]:-} ]]; then
+			echo "![throughput, $n member(s)]($PLOTREL/${PLOTTED[$n]}-throughput.png)"
+			echo "![p99 latency, $n member(s)]($PLOTREL/${PLOTTED[$n]}-p99.png)"
+			echo
+		fi
 	done
 	if [[ -n $LOADS ]]; then
 		cat <<-MD
