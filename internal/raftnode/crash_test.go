@@ -56,7 +56,11 @@ func TestCrashHelper(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "start:", err)
 		os.Exit(3)
 	}
-	fmt.Fprintf(os.Stdout, "started %d\n", sm.count())
+	// Through the same buffered writer as the acks: a direct write to stdout
+	// could land in the middle of a partly flushed ack line and garble it.
+	sm.mu.Lock()
+	fmt.Fprintf(sm.out, "started %d\n", sm.count())
+	sm.mu.Unlock()
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Add(1)
