@@ -100,13 +100,13 @@ func (s *Server) watchdogLoop() {
 			// A write proposed before the leader changed may have been lost with the
 			// old leader. Once the new leader has had a moment to commit what it
 			// inherited, such a write will not complete.
-			orphaned := s.node.Leader() != 0 && now.Sub(changed) > leaderGrace
+			orphaned := s.clustered() && s.node.Leader() != 0 && now.Sub(changed) > leaderGrace
 			for _, c := range s.connList() {
 				c.mu.Lock()
 				var stuck bool
 				if len(c.pending) > 0 && c.pending[0].kind != kindLocal && !c.pending[0].done {
 					start := c.pending[0].start
-					stuck = now.Sub(start) > limit || (orphaned && start.Before(changed) && len(s.cfg.Peers) > 1)
+					stuck = now.Sub(start) > limit || (orphaned && start.Before(changed))
 				}
 				c.mu.Unlock()
 				if stuck {
@@ -124,8 +124,16 @@ const leaderGrace = 50 * time.Millisecond
 // proposalTimeout is how long a write may wait for commit before its connection is
 // closed.
 func (s *Server) proposalTimeout() time.Duration {
-	if len(s.cfg.Peers) <= 1 {
+	if !s.clustered() {
 		return s.cfg.MaxSessionTimeout
 	}
 	return 4 * time.Second
+}
+
+// clustered reports whether the group has other members now. It is derived from
+// the raft membership, not from the bootstrap flags, so a single member grown by
+// reconfig (or a cluster shrunk to one) behaves as what it is.
+func (s *Server) clustered() bool {
+	m := s.node.Members()
+	return len(m.Voters)+len(m.Learners) > 1
 }

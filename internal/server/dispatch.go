@@ -199,8 +199,6 @@ func (s *Server) execLocal(c *conn, r *request) ([]byte, bool) {
 		return s.watchOp(c, r, zxid)
 	case proto.OpWhoAmI:
 		return replyFrame(r.xid, zxid, proto.ErrOK, &proto.WhoAmIResponse{Clients: whoAmI(c.auth)}), false
-	case proto.OpReconfig:
-		return replyFrame(r.xid, zxid, proto.ErrReconfigDisabled, nil), false
 	default: // sasl and anything else without a server side here
 		return replyFrame(r.xid, zxid, proto.ErrUnimplemented, nil), true
 	}
@@ -268,14 +266,7 @@ func (s *Server) setWatches(c *conn, r *request, zxid int64) ([]byte, bool) {
 		return replyFrame(r.xid, zxid, proto.ErrMarshallingError, nil), true
 	}
 	rel := sw.RelativeZxid
-	sid := c.sessionID.Load()
-	stat := func(path string) (proto.Stat, bool) {
-		res := s.tree.Read(sid, nil, proto.OpExists, proto.Marshal(&proto.PathWatchRequest{Path: path}))
-		if sr, ok := res.Resp.(*proto.StatResponse); ok && res.Err == proto.ErrOK {
-			return sr.Stat, true
-		}
-		return proto.Stat{}, false
-	}
+	stat := s.tree.Stat
 	event := func(t proto.EventType, path string) {
 		e := proto.NewEncoder(nil)
 		proto.AppendReply(e, proto.ReplyHeader{Xid: proto.XidNotification, Zxid: -1},

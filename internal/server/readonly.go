@@ -21,7 +21,7 @@ const roDelay = 2 * time.Second
 
 // updateReadOnly enters or leaves read-only mode; called periodically.
 func (s *Server) updateReadOnly(now time.Time) {
-	if !s.cfg.ReadOnlyMode || len(s.cfg.Peers) <= 1 {
+	if !s.cfg.ReadOnlyMode || !s.clustered() {
 		return
 	}
 	noLeader := s.node.Leader() == 0

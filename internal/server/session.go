@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/corral-io/corral/internal/tree"
-	"github.com/corral-io/corral/proto"
 )
 
 // sessionTracker knows, for every open session, when it was last heard from. Only the
@@ -188,5 +187,3 @@ func (s *Server) reapLoop() {
 		}
 	}
 }
-
-var _ = proto.ErrOK

@@ -183,3 +183,13 @@ func (t *Tree) multiRead(auth []proto.ID, body []byte) Result {
 	}
 	return Result{Resp: &proto.MultiResponse{Results: results}}
 }
+
+// Stat returns the Stat of the node at path, as exists would, without ACL checks
+// or request decoding (the server uses it to replay watches on reconnect).
+func (t *Tree) Stat(path string) (proto.Stat, bool) {
+	n := t.nodes.get(lookupKey(path))
+	if n == nil {
+		return proto.Stat{}, false
+	}
+	return n.stat(), true
+}
