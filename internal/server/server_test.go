@@ -553,3 +553,19 @@ func TestEventBeforeReplyThatReflectsIt(t *testing.T) {
 		t.Fatalf("second frame %+v, want the getData reply", second)
 	}
 }
+
+// A client that has seen a newer zxid than this member has applied is refused, so
+// its view never goes back in time; one at or behind it is served.
+func TestClientAheadIsRefused(t *testing.T) {
+	s := testServer(t, "")
+	nc := dial(t, s)
+	writeFrame(t, nc, proto.Marshal(&proto.ConnectRequest{TimeOut: 5000, LastZxidSeen: s.applied.Load() + 1000, Passwd: make([]byte, 16)}))
+	if !closedSoon(nc) {
+		t.Fatal("a client ahead of the member was served")
+	}
+	ok := dial(t, s)
+	writeFrame(t, ok, proto.Marshal(&proto.ConnectRequest{TimeOut: 5000, LastZxidSeen: s.applied.Load(), Passwd: make([]byte, 16)}))
+	if r := readConnectResponse(t, ok); r.TimeOut <= 0 {
+		t.Fatalf("a client at the member's zxid was refused: %+v", r)
+	}
+}
