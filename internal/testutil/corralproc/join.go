@@ -2,11 +2,13 @@ package corralproc
 
 import (
 	"fmt"
+	"github.com/corral-io/corral/internal/testutil/fourlw"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // arg returns the value of flag name in the process's command line, or "".
@@ -56,7 +58,20 @@ func StartJoin(t testing.TB, id int, peerAddr, peers string, extraArgs ...string
 	p.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	p.args = append([]string{"server", "--join", "--id", strconv.Itoa(id), "--client-addr", p.addr, "--data-dir", p.dataDir,
 		"--peer-addr", peerAddr, "--peers", fmt.Sprintf("%s,%d=%s", peers, id, peerAddr)}, extraArgs...)
-	if err := p.launch(); err != nil {
+	// A joining member serves requests only once the cluster has added it, so
+	// wait for it to listen, not for imok.
+	err = p.spawn()
+	deadline := time.Now().Add(StartTimeout)
+	for err == nil {
+		if _, e := fourlw.SendTimeout(p.addr, "srvr", time.Second); e == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			err = fmt.Errorf("not listening on %s after %v", p.addr, StartTimeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
 		t.Fatalf("corralproc: joining member did not start: %v\n--- %s (tail) ---\n%s", err, p.logPath, tail(p.logPath, 4000))
 	}
 	return p
