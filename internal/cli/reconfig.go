@@ -102,6 +102,7 @@ func cmdReconfig(s *Shell, ctx context.Context, o *output, p *parsedArgs) error 
 		o.doc = configDoc(data, st)
 		return nil
 	}
+	warnEvenVoters(o, data)
 	o.println("Committed new configuration:")
 	o.println(string(data))
 	if p.has('s') {
@@ -170,6 +171,7 @@ func cmdConfig(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 		o.doc = doc
 		return nil
 	}
+	warnEvenVoters(o, data)
 	if p.has('c') {
 		o.println(clientConfigString(string(data)))
 	} else {
@@ -210,7 +212,39 @@ func configDoc(data []byte, st *client.Stat) map[string]any {
 		servers = append(servers, srv)
 	}
 	doc["servers"] = servers
+	if w := evenVotersWarning(data); w != "" {
+		doc["warning"] = w
+	}
 	return doc
+}
+
+// evenVotersWarning returns a warning when the configuration has an even number
+// of participants (voters): it tolerates no more failures than one fewer would
+// ("odd numbers rule"). The servers warn the same way in their log, srvr and mntr.
+func evenVotersWarning(cfg []byte) string {
+	n := 0
+	for l := range strings.SplitSeq(string(cfg), "\n") {
+		key, val, ok := strings.Cut(strings.TrimSpace(l), "=")
+		if !ok || !strings.HasPrefix(key, "server.") {
+			continue
+		}
+		addr, _, _ := strings.Cut(val, ";")
+		if !strings.HasSuffix(addr, ":observer") {
+			n++
+		}
+	}
+	if n > 1 && n%2 == 0 {
+		return fmt.Sprintf("%d voting members: an even number tolerates no more failures than %d; use an odd number", n, n-1)
+	}
+	return ""
+}
+
+// warnEvenVoters prints evenVotersWarning to the error stream, so that the
+// standard output stays what zkCli prints.
+func warnEvenVoters(o *output, cfg []byte) {
+	if w := evenVotersWarning(cfg); w != "" {
+		o.eprintln("WARNING: " + w)
+	}
 }
 
 // clientConfigString is zkCli's `config -c`: the version, a space, and the members'

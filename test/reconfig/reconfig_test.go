@@ -228,6 +228,21 @@ func TestReconfig(t *testing.T) {
 	if out, _ := fourlw.SendTimeout(m2.Addr(), "srvr", time.Second); !strings.Contains(out, "even number") {
 		t.Fatalf("srvr with 4 voters has no warning:\n%s", out)
 	}
+	// corral cli warns too, on stderr, keeping stdout as zkCli prints it.
+	{
+		var out, errOut bytes.Buffer
+		sh := cli.New(cli.Config{Server: m2.Addr(), Out: &out, Err: &errOut, Timeout: 10 * time.Second})
+		if err := sh.Connect(m2.Addr()); err != nil {
+			t.Fatal(err)
+		}
+		if err := sh.Exec("config"); err != nil {
+			t.Fatalf("cli config: %v (%s)", err, errOut.String())
+		}
+		sh.Close()
+		if !strings.Contains(errOut.String(), "WARNING: 4 voting members: an even number") || strings.Contains(out.String(), "WARNING") {
+			t.Fatalf("cli config with 4 voters: stdout %q, stderr %q", out.String(), errOut.String())
+		}
+	}
 
 	// Remove member 1 (the leader: the lowest id campaigns first); leadership moves.
 	wasLeader := m1.Mode() == "leader"
@@ -312,6 +327,9 @@ func TestReconfig(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Committed new configuration:") || !strings.Contains(out.String(), "server.6="+peer6) {
 		t.Fatalf("cli reconfig output:\n%s", out.String())
+	}
+	if strings.Contains(errOut.String(), "WARNING") {
+		t.Fatalf("cli warns with 3 voters and 2 observers: %q", errOut.String())
 	}
 	out.Reset()
 	// Non-incremental: back to 2, 3, 4 (removes 6).
