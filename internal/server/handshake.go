@@ -57,6 +57,21 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 			return "could not create session: " + res.Err.String(), false
 		}
 	} else {
+		// Validate against the committed state, not only what this member has
+		// applied: a member whose apply lags (or that is cut off but does not know
+		// it yet) may still hold a session whose close is already committed, and
+		// must not tell the client it is still alive. ZooKeeper's followers ask
+		// the leader (Learner.validateSession); a read barrier does the same.
+		wait := min(time.Duration(timeout)*time.Millisecond, s.proposalTimeout())
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		idx, err := s.node.ReadIndex(ctx)
+		if err == nil {
+			err = s.node.WaitApplied(ctx, idx)
+		}
+		cancel()
+		if err != nil {
+			return "could not validate session " + sessionHex(sid) + " with the leader: " + err.Error(), false
+		}
 		s.mu.RLock()
 		si, ok := s.tree.Session(sid)
 		s.mu.RUnlock()

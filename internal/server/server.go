@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/corral-io/corral/internal/raftnode"
+	"github.com/corral-io/corral/internal/transport"
 	"github.com/corral-io/corral/internal/tree"
 	"github.com/corral-io/corral/proto"
 )
@@ -64,6 +65,8 @@ type Config struct {
 	ReadOnlyMode bool
 	// ReconfigDisabled refuses reconfig requests with ReconfigDisabled (reconfig.go).
 	ReconfigDisabled bool
+	// PeerFaults injects network faults between members (tests only).
+	PeerFaults *transport.Faults
 	// ConfDump renders the conf four-letter word's output (nil: a minimal one).
 	ConfDump func() string
 	Logger   *slog.Logger
@@ -193,6 +196,7 @@ func New(cfg Config) (*Server, error) {
 		Join:            cfg.Join,
 		ClusterID:       cfg.ClusterID,
 		ForceNewCluster: cfg.ForceNewCluster,
+		PeerFaults:      cfg.PeerFaults,
 		OnLeaderChange:  s.leaderChanged,
 		// 0.8–1.6 s without a leader starts an election: a frozen leader is
 		// replaced within about 2 s (ZooKeeper's defaults: about 10 s).
