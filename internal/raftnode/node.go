@@ -333,22 +333,28 @@ func (n *Node) open() error {
 		n.tr = NopTransport{}
 	}
 
-	rc := &raft.Config{
-		ID:                n.cfg.ID,
-		ElectionTick:      n.cfg.ElectionTicks,
-		HeartbeatTick:     n.cfg.HeartbeatTicks,
-		Storage:           n.ms,
-		Applied:           snap.Metadata.Index,
+	rc := raftConfig(n.cfg, n.ms, snap.Metadata.Index, raftLogger{n.lg.With("sub", "etcd-raft")})
+	n.rn = raft.RestartNode(rc)
+	n.lg.Info("storage opened", "fresh", fresh, "join", ws.meta.Join, "snapshot", snap.Metadata.Index, "took", time.Since(t0))
+	return nil
+}
+
+// raftConfig is the raft configuration of every member (and of the
+// deterministic simulation in sim_test.go, which checks it under faults).
+func raftConfig(cfg Config, st raft.Storage, applied uint64, lg raft.Logger) *raft.Config {
+	return &raft.Config{
+		ID:                cfg.ID,
+		ElectionTick:      cfg.ElectionTicks,
+		HeartbeatTick:     cfg.HeartbeatTicks,
+		Storage:           st,
+		Applied:           applied,
 		MaxSizePerMsg:     maxSizePerMsg,
 		MaxInflightMsgs:   maxInflightMsgs,
 		CheckQuorum:       true,
 		PreVote:           true,
 		StepDownOnRemoval: true,
-		Logger:            raftLogger{n.lg.With("sub", "etcd-raft")},
+		Logger:            lg,
 	}
-	n.rn = raft.RestartNode(rc)
-	n.lg.Info("storage opened", "fresh", fresh, "join", ws.meta.Join, "snapshot", snap.Metadata.Index, "took", time.Since(t0))
-	return nil
 }
 
 // run is the Ready loop. See doc.go for the obligations it keeps.
