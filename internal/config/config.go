@@ -12,7 +12,7 @@
 // four-letter words are enabled, and the per-IP connection limit is 1000
 // instead of 60.
 //
-// ZooKeeper's myid file is not read: a member's id comes from --id only.
+// A member's id comes from --id or, as in ZooKeeper, from the myid file in the data dir.
 package config
 
 import (
@@ -70,7 +70,7 @@ type Server struct {
 	LogLevel string
 	// LogFormat is text or json.
 	LogFormat string
-	// ID is this member's id, 1..254. ZooKeeper's myid file is not used.
+	// ID is this member's id, 1..254 (default: DataDir/myid if present, else 1).
 	ID uint64
 	// PeerAddr is the host:port this member listens on for its peers (cluster mode).
 	PeerAddr string

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,8 +146,7 @@ func TestFileWarnings(t *testing.T) {
 		{"dataLogDir=/logs", []string{"dataLogDir=/logs has no effect: corral keeps its write-ahead log in dataDir"}},
 		{"autopurge.snapRetainCount=2", []string{"raised to the minimum 3"}},
 		{"tickTime=1000\ntickTime=2000", []string{":2: tickTime set again (first on line 1)"}},
-		{"server.1=a:1:2:observer", []string{"does not read the myid file"}},
-		{"server.1=a:1|b:2", []string{"several addresses", "myid"}},
+		{"server.1=a:1|b:2", []string{"several addresses"}},
 		{"ssl.keyStore.location=/x", []string{"TLS is not supported yet"}},
 	}
 	for _, tt := range tests {
@@ -155,6 +155,7 @@ func TestFileWarnings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			warns = slices.DeleteFunc(warns, isNoIDWarning) // TestMyID
 			if len(warns) != len(tt.want) {
 				t.Fatalf("warnings %q, want %d", warns, len(tt.want))
 			}
@@ -441,7 +442,10 @@ func TestDebianZooCfg(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantWarn := []string{"initLimit", "syncLimit", "autopurge.purgeInterval",
-		"metricsProvider.className", "metricsProvider.httpHost", "metricsProvider.httpPort", "metricsProvider.exportJvmInfo", "myid"}
+		"metricsProvider.className", "metricsProvider.httpHost", "metricsProvider.httpPort", "metricsProvider.exportJvmInfo"}
+	// Whether /var/lib/zookeeper/myid exists (and holds Debian's placeholder text)
+	// depends on the machine: TestMyID covers it.
+	warns = slices.DeleteFunc(warns, func(w string) bool { return strings.Contains(w, "myid") })
 	if len(warns) != len(wantWarn) {
 		t.Fatalf("warnings:\n%s", strings.Join(warns, "\n"))
 	}
@@ -554,5 +558,63 @@ func TestObserversFromZooCfg(t *testing.T) {
 	}
 	if ids, err := ParseIDs(c.Observers); err != nil || len(ids) != 1 || ids[0] != 4 {
 		t.Fatalf("ParseIDs: %v %v", ids, err)
+	}
+}
+
+func isNoIDWarning(w string) bool { return strings.Contains(w, "sets this member's id") }
+
+func TestMyID(t *testing.T) {
+	const peers = "1=h1:2888,2=h2:2888,3=h3:2888"
+	for _, tt := range []struct {
+		name   string
+		myid   string // "" for no file
+		args   []string
+		wantID uint64
+		warn   string // substring of the one warning expected, "" for none
+		err    string // substring of the error expected
+	}{
+		{name: "single node, no myid", wantID: 1},
+		{name: "cluster, no myid, no --id", args: []string{"--peers", peers}, wantID: 1, warn: "neither --id nor"},
+		{name: "myid sets the id", myid: "3\n", args: []string{"--peers", peers}, wantID: 3},
+		{name: "myid and --id agree", myid: " 3 ", args: []string{"--peers", peers, "--id", "3"}, wantID: 3},
+		{name: "myid and --id disagree", myid: "3", args: []string{"--peers", peers, "--id", "2"}, err: "--id 2 disagrees with"},
+		{name: "myid out of range, cluster", myid: "255", args: []string{"--peers", peers}, err: "out of range"},
+		{name: "Debian's placeholder, single node", myid: "replace this text with the cluster-unique zookeeper's instance id (1-255)", wantID: 1, warn: "myid ignored"},
+		{name: "Debian's placeholder, cluster", myid: "replace this text", args: []string{"--peers", peers}, err: "fix the file or pass --id"},
+		{name: "Debian's placeholder, --id given", myid: "replace this text", args: []string{"--peers", peers, "--id", "2"}, wantID: 2, warn: "myid ignored"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.myid != "" {
+				if err := os.WriteFile(filepath.Join(dir, "myid"), []byte(tt.myid), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, warns, err := load(t, append([]string{"--data-dir", dir}, tt.args...), nil)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("error %v, want one containing %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ID != tt.wantID {
+				t.Errorf("id %d, want %d", c.ID, tt.wantID)
+			}
+			if tt.warn == "" && len(warns) != 0 || tt.warn != "" && (len(warns) != 1 || !strings.Contains(warns[0], tt.warn)) {
+				t.Errorf("warnings %q, want one containing %q", warns, tt.warn)
+			}
+		})
+	}
+	// The data dir can come from a zoo.cfg, as ZooKeeper's users lay it out.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "myid"), []byte("2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := load(t, []string{"--config", writeFile(t, "dataDir="+dir+"\nclientPort=2181\nserver.1=h1:2888:3888\nserver.2=h2:2888:3888\nserver.3=h3:2888:3888\n")}, nil)
+	if err != nil || c.ID != 2 || c.Peers != "1=h1:2888,2=h2:2888,3=h3:2888" {
+		t.Fatalf("zoo.cfg with myid: id %d peers %q err %v", c.ID, c.Peers, err)
 	}
 }

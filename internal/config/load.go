@@ -1,8 +1,11 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -177,7 +180,7 @@ var settings = []setting{
 	strSetting("log-format", "log format: text or json",
 		func(c *Server) *string { return &c.LogFormat }),
 	{name: "id", typ: "uint",
-		usage: "this member's id, 1..254 (ZooKeeper's myid file is not read)",
+		usage: "this member's id, 1..254 (default: the number in DATA_DIR/myid, as ZooKeeper reads it, else 1)",
 		get:   func(c *Server) string { return strconv.FormatUint(c.ID, 10) },
 		set: func(c *Server, v string) error {
 			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
@@ -346,6 +349,12 @@ func Load(fs *pflag.FlagSet, env func(string) (string, bool)) (Server, []string,
 		}
 	}
 
+	warns, err := applyMyID(&cfg, explicit["id"])
+	if err != nil {
+		return Server{}, nil, err
+	}
+	warnings = append(warnings, warns...)
+
 	if !explicit["min-session-timeout"] {
 		cfg.MinSessionTimeout = 2 * cfg.TickTime
 	}
@@ -353,4 +362,45 @@ func Load(fs *pflag.FlagSet, env func(string) (string, bool)) (Server, []string,
 		cfg.MaxSessionTimeout = 20 * cfg.TickTime
 	}
 	return cfg, warnings, nil
+}
+
+// applyMyID reads ZooKeeper's myid file in the data dir, as ZooKeeper does: its
+// number is this member's id unless --id (or CORRAL_ID, or the file given to
+// --config) set one, and an id set both ways must agree. A myid that holds no
+// number (Debian ships one that asks to be replaced) is an error only when it
+// would decide the id of a cluster member; otherwise it is ignored with a warning.
+func applyMyID(cfg *Server, explicitID bool) ([]string, error) {
+	if cfg.DataDir == "" {
+		return nil, nil
+	}
+	path := filepath.Join(cfg.DataDir, "myid")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if !explicitID && cfg.Peers != "" {
+			return []string{"cluster members are configured but neither --id nor " + path + " sets this member's id: it takes id 1"}, nil
+		}
+		return nil, nil
+	}
+	var id uint64
+	if err == nil {
+		id, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		if err == nil && (id < 1 || id > 254) {
+			err = fmt.Errorf("id %d out of range 1..254", id)
+		}
+	}
+	switch {
+	case err != nil && !explicitID && cfg.Peers != "":
+		return nil, fmt.Errorf("%s: %v; this member's id cannot be known: fix the file or pass --id", path, err)
+	case err != nil:
+		return []string{fmt.Sprintf("%s ignored: %v", path, firstLine(err.Error()))}, nil
+	case explicitID && id != cfg.ID:
+		return nil, fmt.Errorf("--id %d disagrees with %s, which says %d", cfg.ID, path, id)
+	}
+	cfg.ID = id
+	return nil, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
 }

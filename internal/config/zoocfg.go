@@ -310,7 +310,6 @@ func parseZooCfg(file, text string) ([]pair, []string, error) {
 		if len(observers) > 0 {
 			pairs = append(pairs, pair{"observers", strings.Join(observers, ","), fmt.Sprintf("%s:%d", file, peerLine)})
 		}
-		warn(peerLine, "server.N lines found: corral does not read the myid file; set this member's id with --id or CORRAL_ID")
 	}
 	return pairs, warnings, nil
 }
