@@ -16,47 +16,61 @@ type stats struct {
 	rejectedConns atomic.Int64
 	slowClients   atomic.Int64
 
-	mu       sync.Mutex
-	count    int64
-	totalLat time.Duration
-	minLat   time.Duration
-	maxLat   time.Duration
+	// Request latencies in nanoseconds, lock-free: every answered request
+	// records one, so a mutex here would serialise all connections.
+	count    atomic.Int64
+	totalLat atomic.Int64
+	minLat   atomic.Int64 // -1: none yet
+	maxLat   atomic.Int64
 }
 
-func newStats() *stats { return &stats{started: time.Now(), minLat: -1} }
+func newStats() *stats {
+	s := &stats{started: time.Now()}
+	s.minLat.Store(-1)
+	return s
+}
 
 func (s *stats) observe(op proto.OpCode, d time.Duration) {
 	if op == proto.OpPing {
 		return
 	}
-	s.mu.Lock()
-	s.count++
-	s.totalLat += d
-	if s.minLat < 0 || d < s.minLat {
-		s.minLat = d
+	ns := int64(d)
+	s.count.Add(1)
+	s.totalLat.Add(ns)
+	for {
+		cur := s.minLat.Load()
+		if cur >= 0 && cur <= ns || s.minLat.CompareAndSwap(cur, ns) {
+			break
+		}
 	}
-	if d > s.maxLat {
-		s.maxLat = d
+	for {
+		cur := s.maxLat.Load()
+		if cur >= ns || s.maxLat.CompareAndSwap(cur, ns) {
+			break
+		}
 	}
-	s.mu.Unlock()
 }
 
 // latency returns min, avg and max request latency in milliseconds.
-func (s *stats) latency() (min int64, avg float64, max int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.count == 0 {
+func (s *stats) latency() (minMs int64, avgMs float64, maxMs int64) {
+	n := s.count.Load()
+	if n == 0 {
 		return 0, 0, 0
 	}
-	return s.minLat.Milliseconds(), float64(s.totalLat.Microseconds()) / 1000 / float64(s.count), s.maxLat.Milliseconds()
+	return time.Duration(max(s.minLat.Load(), 0)).Milliseconds(),
+		float64(s.totalLat.Load()) / 1e6 / float64(n),
+		time.Duration(s.maxLat.Load()).Milliseconds()
 }
 
+// reset clears the counters (srst). Requests answered meanwhile may be
+// counted on either side of it.
 func (s *stats) reset() {
 	s.received.Store(0)
 	s.sent.Store(0)
-	s.mu.Lock()
-	s.count, s.totalLat, s.minLat, s.maxLat = 0, 0, -1, 0
-	s.mu.Unlock()
+	s.count.Store(0)
+	s.totalLat.Store(0)
+	s.minLat.Store(-1)
+	s.maxLat.Store(0)
 }
 
 // connStats are one connection's counters, for cons and stat.
