@@ -28,6 +28,11 @@ wanted=(
 	"python3-kazoo|/usr/lib/python3/dist-packages/kazoo/client.py"
 	"python3|/usr/bin/python3"
 	"tmux|/usr/bin/tmux"
+	"default-jdk-headless|/usr/bin/javac"
+	"libcurator-recipes-java|/usr/share/java/curator-recipes.jar"
+	"libcurator-framework-java|/usr/share/java/curator-framework.jar"
+	"libcurator-client-java|/usr/share/java/curator-client.jar"
+	"libslf4j-java|/usr/share/java/slf4j-nop.jar"
 	"docker-compose|/usr/bin/docker-compose"
 )
 
