@@ -81,16 +81,13 @@ func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq boo
 	if t.nodes.get(path) != nil {
 		return "", nil, nil, proto.ErrNodeExists
 	}
-	if parent.kind == kindEphemeral {
+	if parent.kind() == kindEphemeral {
 		return "", nil, nil, proto.ErrNoChildrenForEphemerals
 	}
-	n := &node{
-		data:  req.Data,
-		acl:   t.internACL(acl),
-		czxid: c.zxid, mzxid: c.zxid, pzxid: c.zxid,
-		ctime: c.now, mtime: c.now,
-		kind: kind,
-	}
+	n := newNode(req.Data, kind)
+	n.acl = t.internACL(acl)
+	n.czxid, n.mzxid, n.pzxid = c.zxid, c.zxid, c.zxid
+	n.ctime, n.mtime = c.now, c.now
 	switch kind {
 	case kindEphemeral:
 		n.owner = c.session

@@ -55,7 +55,7 @@ func hashMeta(path string, n *node) uint64 {
 	binary.LittleEndian.PutUint32(b[48:], uint32(n.version))
 	binary.LittleEndian.PutUint32(b[52:], uint32(n.cversion))
 	binary.LittleEndian.PutUint32(b[56:], uint32(n.aversion))
-	b[60] = byte(n.kind)
+	b[60] = byte(n.kind())
 	h := crc64.Update(hashString(2, path), crcTable, b[:])
 	return mix64(h ^ n.acl.hash)
 }

@@ -100,7 +100,7 @@ func dump(t *Tree) string {
 	fmt.Fprintf(&b, "zxid %d\n", t.lastZxid)
 	for _, p := range paths {
 		n := t.nodes.get(p)
-		fmt.Fprintf(&b, "%s %q %+v acl=%v kind=%d owner=%d ic=%d\n", p, n.data, n.stat(), n.acl.acl, n.kind, n.owner, n.cversion)
+		fmt.Fprintf(&b, "%s %q %+v acl=%v kind=%d owner=%d ic=%d\n", p, n.data(), n.stat(), n.acl.acl, n.kind(), n.owner, n.cversion)
 	}
 	for _, s := range t.Sessions() {
 		fmt.Fprintf(&b, "session %d %d %q %d %v\n", s.ID, s.Timeout, s.Passwd, s.Created, t.Ephemerals(s.ID))
@@ -112,7 +112,7 @@ func dump(t *Tree) string {
 func fullDigest(t *Tree) uint64 {
 	var sum uint64
 	for p, n := range t.nodes.all() {
-		sum += hashData(p, n.data) + hashMeta(p, n)
+		sum += hashData(p, n.data()) + hashMeta(p, n)
 	}
 	for _, s := range t.sessions {
 		sum += hashSession(s)
@@ -135,22 +135,22 @@ func checkInvariants(t testing.TB, tr *Tree) {
 	}
 	refs := map[*aclEntry]int{}
 	for p, n := range tr.nodes.all() {
-		size += int64(len(p) + len(n.data))
+		size += int64(len(p) + len(n.data()))
 		refs[n.acl]++
 		if p != rootPath {
 			parent := tr.nodes.get(parentOf(p))
 			if parent == nil {
 				t.Fatalf("%s has no parent", p)
 			}
-			if _, ok := parent.children[childName(p)]; !ok {
+			if !parent.children.has(childName(p)) {
 				t.Fatalf("%s missing from its parent's children", p)
 			}
 		}
-		if int(n.nchildren) != len(n.children) {
-			t.Fatalf("%s: nchildren %d, %d children", p, n.nchildren, len(n.children))
+		if int(n.nchildren) != n.children.len() {
+			t.Fatalf("%s: nchildren %d, %d children", p, n.nchildren, n.children.len())
 		}
-		if n.gen == 0 || n.gen > tr.nodes.gen {
-			t.Fatalf("%s: generation %d, tree at %d", p, n.gen, tr.nodes.gen)
+		if n.gen() == 0 || n.gen() > tr.nodes.gen {
+			t.Fatalf("%s: generation %d, tree at %d", p, n.gen(), tr.nodes.gen)
 		}
 		if tr.nodes.views.Load() == 0 && p != rootPath {
 			// No view: nothing may be left shared between two paths.
@@ -158,7 +158,7 @@ func checkInvariants(t testing.TB, tr *Tree) {
 				t.Fatalf("%s: iteration and lookup disagree", p)
 			}
 		}
-		for c := range n.children {
+		for c := range n.children.all() {
 			cp := p + "/" + c
 			if p == rootPath {
 				cp = "/" + c
@@ -167,7 +167,7 @@ func checkInvariants(t testing.TB, tr *Tree) {
 				t.Fatalf("child %s of %s does not exist", c, p)
 			}
 		}
-		switch n.kind {
+		switch n.kind() {
 		case kindEphemeral:
 			eph++
 			if _, ok := tr.sessions[n.owner].ephemerals[p]; !ok {
@@ -196,18 +196,18 @@ func checkInvariants(t testing.TB, tr *Tree) {
 	}
 	for id, s := range tr.sessions {
 		for p := range s.ephemerals {
-			if n := tr.nodes.get(p); n == nil || n.kind != kindEphemeral || n.owner != id {
+			if n := tr.nodes.get(p); n == nil || n.kind() != kindEphemeral || n.owner != id {
 				t.Fatalf("session %d lists %s", id, p)
 			}
 		}
 	}
 	for p := range tr.containers {
-		if n := tr.nodes.get(p); n == nil || n.kind != kindContainer {
+		if n := tr.nodes.get(p); n == nil || n.kind() != kindContainer {
 			t.Fatalf("container index lists %s", p)
 		}
 	}
 	for p := range tr.ttls {
-		if n := tr.nodes.get(p); n == nil || n.kind != kindTTL {
+		if n := tr.nodes.get(p); n == nil || n.kind() != kindTTL {
 			t.Fatalf("ttl index lists %s", p)
 		}
 	}

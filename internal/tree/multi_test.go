@@ -44,7 +44,7 @@ func TestMulti(t *testing.T) {
 	}
 	kinds := map[string]nodeKind{"/m/b": kindPersistent, "/m/c": kindContainer, "/m/d0000000003": kindPersistent, "/m/e": kindTTL}
 	for p, k := range kinds {
-		if n := h.tree.nodes.get(p); n == nil || n.kind != k {
+		if n := h.tree.nodes.get(p); n == nil || n.kind() != k {
 			t.Errorf("%s: %+v", p, n)
 		}
 	}

@@ -1,7 +1,6 @@
 package tree
 
 import (
-	"hash/maphash"
 	"iter"
 	"maps"
 	"sync/atomic"
@@ -33,9 +32,22 @@ import (
 // nShards is the number of shards of the node map, a power of two.
 const nShards = 4096
 
-var shardSeed = maphash.MakeSeed()
-
-func shardOf(p string) int { return int(maphash.String(shardSeed, p) & (nShards - 1)) }
+// shardOf returns the shard of path p. The function is fixed (no per-process seed), so
+// a snapshot written shard by shard can be loaded shard by shard, in parallel, into the
+// same shards (snapshot_read.go). Within a shard, Go's map hashing is seeded per map.
+func shardOf(p string) int {
+	h := uint64(len(p)) * 0x9e3779b97f4a7c15
+	for ; len(p) >= 8; p = p[8:] {
+		w := uint64(p[0]) | uint64(p[1])<<8 | uint64(p[2])<<16 | uint64(p[3])<<24 |
+			uint64(p[4])<<32 | uint64(p[5])<<40 | uint64(p[6])<<48 | uint64(p[7])<<56
+		h = (h ^ w) * 0xff51afd7ed558ccd
+		h ^= h >> 29
+	}
+	for i := 0; i < len(p); i++ {
+		h = (h ^ uint64(p[i])) * 0xc4ceb9fe1a85ec53
+	}
+	return int(mix64(h) & (nShards - 1))
+}
 
 type nodeShard struct {
 	m   map[string]*node
@@ -131,16 +143,16 @@ func (m *nodeMap) reserve(n uint64) {
 // copy already made in this generation, when n is a stale pointer to the original).
 // Callers must use the returned node from then on.
 func (t *Tree) writable(path string, n *node) *node {
-	if !t.cow || n.gen == t.nodes.gen {
+	if !t.cow || n.gen() == t.nodes.gen {
 		return n
 	}
 	s := t.nodes.wshard(path, true)
 	cur := s.m[path]
-	if cur != nil && cur != n && cur.gen == t.nodes.gen {
+	if cur != nil && cur != n && cur.gen() == t.nodes.gen {
 		return cur
 	}
 	c := *n
-	c.gen = t.nodes.gen
+	c.setGen(t.nodes.gen)
 	if cur == n {
 		s.m[path] = &c
 	}

@@ -11,10 +11,10 @@ import (
 // child was ever created (internal cversion > 0) or maxNeverUsedMs is non-zero and
 // now - mtime exceeds it; for a TTL node, now - mtime exceeds its TTL.
 func due(n *node, now, maxNeverUsedMs int64) bool {
-	if len(n.children) > 0 {
+	if n.children.len() > 0 {
 		return false
 	}
-	switch n.kind {
+	switch n.kind() {
 	case kindContainer:
 		if n.cversion != 0 {
 			return true
@@ -58,10 +58,10 @@ func (t *Tree) deleteContainer(zxid int64, e *Entry) Result {
 	if n == nil || e.Path == rootPath {
 		return Result{Err: proto.ErrNoNode}
 	}
-	if n.kind != kindContainer && n.kind != kindTTL {
+	if n.kind() != kindContainer && n.kind() != kindTTL {
 		return Result{Err: proto.ErrBadVersion}
 	}
-	if len(n.children) > 0 {
+	if n.children.len() > 0 {
 		return Result{Err: proto.ErrNotEmpty}
 	}
 	if !due(n, e.Time, e.MaxNeverUsed) {

@@ -7,29 +7,40 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
-
-	"github.com/corral-io/corral/proto"
 )
 
 // Snapshot format (all integers varint-encoded unless noted):
 //
-//	magic "CRLTREE1"
+//	magic "CRLTREE2"
 //	lastZxid
 //	nACL, then per ACL list: its jute encoding as a length-prefixed byte string
 //	nSessions, then per session: id, timeout, passwd (length -1 = null), created
-//	nNodes, then per node, in no particular order: path, data (length -1 = null),
-//	  ACL index, czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion,
+//	nNodes, then the nodes in chunks; per chunk: count (> 0), first shard, end shard
+//	  (exclusive), byte length, then count node records: path, data (length -1 =
+//	  null), ACL index, czxid, mzxid, pzxid, ctime, mtime, owner, version, cversion,
 //	  aversion, kind (one byte), number of children (a size hint)
+//	0 (the end of the chunks)
 //	digest (8 bytes little-endian), checked on load
 //
-// Nodes are written in map order (no sorting, no path building), so two snapshots of
-// equal states may differ in bytes; their digests do not.
-const snapshotMagic = "CRLTREE1"
+// A chunk holds every node of shards [first, end) of the node map (shardOf is fixed),
+// and chunks come in shard order, so a reader can decode chunks in parallel, each
+// filling its own shards (snapshot_read.go). Within a shard nodes are in map order (no
+// sorting, no path building), so two snapshots of equal states may differ in bytes;
+// their digests do not.
+//
+// Version 1 ("CRLTREE1") had the node records as one stream without chunks; it is still
+// read (serially).
+const (
+	snapshotMagic   = "CRLTREE2"
+	snapshotMagicV1 = "CRLTREE1"
+)
+
+// snapChunkTarget is the size at which the writer closes a chunk (at a shard boundary).
+const snapChunkTarget = 1 << 20
 
 // ErrBadSnapshot is returned by ReadSnapshot for input that is not a whole snapshot.
 var ErrBadSnapshot = errors.New("tree: malformed snapshot")
@@ -56,11 +67,8 @@ func (s *snapWriter) bytes(b []byte) {
 	s.buf = append(s.buf, b...)
 }
 
-// flush writes the buffered record once it is large enough (or when forced).
-func (s *snapWriter) flush(force bool) error {
-	if len(s.buf) < 64<<10 && !force {
-		return nil
-	}
+// flush writes out the buffer.
+func (s *snapWriter) flush() error {
 	_, err := s.w.Write(s.buf)
 	s.buf = s.buf[:0]
 	return err
@@ -73,7 +81,7 @@ type snapState struct {
 	digest   uint64
 	acls     []frozenACL   // every interned ACL, any order
 	sessions []SessionInfo // any order
-	nodes    iter.Seq2[string, *node]
+	shards   []*nodeShard  // nShards entries, nil for an empty shard
 	count    int
 }
 
@@ -90,7 +98,7 @@ func (t *Tree) WriteSnapshot(w io.Writer) error {
 		digest:   t.Digest(),
 		acls:     t.frozenACLs(),
 		sessions: t.Sessions(),
-		nodes:    t.nodes.all(),
+		shards:   t.nodes.shards[:],
 		count:    t.nodes.len(),
 	})
 }
@@ -132,9 +140,11 @@ func (t *Tree) Freeze() *Frozen {
 		sessions: sessions,
 		count:    t.nodes.len(),
 	}
-	f.st.nodes = shardsAll(f.shards[:])
+	f.st.shards = f.shards[:]
 	t.nodes.views.Add(1)
-	t.nodes.gen++
+	if t.nodes.gen = (t.nodes.gen + 1) & genMask; t.nodes.gen == 0 {
+		t.nodes.gen = 1 // 0 marks a node not yet inserted (insertNode)
+	}
 	return f
 }
 
@@ -163,7 +173,7 @@ func (f *Frozen) Release() {
 }
 
 func writeSnapshot(w io.Writer, st *snapState) error {
-	s := &snapWriter{w: bufio.NewWriterSize(w, 1<<20), buf: make([]byte, 0, 128<<10)}
+	s := &snapWriter{w: bufio.NewWriterSize(w, 1<<20), buf: make([]byte, 0, snapChunkTarget+64<<10)}
 	s.buf = append(s.buf, snapshotMagic...)
 	s.varint(st.lastZxid)
 
@@ -187,231 +197,69 @@ func writeSnapshot(w io.Writer, st *snapState) error {
 	}
 
 	s.uvarint(uint64(st.count))
-	written := 0
-	for p, n := range st.nodes {
-		s.str(p)
-		s.bytes(n.data)
-		s.uvarint(aclIdx[n.acl])
-		s.varint(n.czxid)
-		s.varint(n.mzxid)
-		s.varint(n.pzxid)
-		s.varint(n.ctime)
-		s.varint(n.mtime)
-		s.varint(n.owner)
-		s.varint(int64(n.version))
-		s.varint(int64(n.cversion))
-		s.varint(int64(n.aversion))
-		s.buf = append(s.buf, byte(n.kind))
-		s.uvarint(uint64(n.nchildren))
-		written++
-		if err := s.flush(false); err != nil {
-			return err
+	if err := s.flush(); err != nil {
+		return err
+	}
+	written, first, inChunk := 0, 0, 0
+	for i, sh := range st.shards {
+		if sh != nil {
+			for p, n := range sh.m {
+				s.node(p, n, aclIdx)
+				written++
+				inChunk++
+				if written%4096 == 0 {
+					// Let Apply (and the network) have the CPU now and then: on a
+					// small machine a writer that keeps its P for a whole time
+					// slice shows up in the tail latency of requests.
+					runtime.Gosched()
+				}
+			}
 		}
-		if written%4096 == 0 {
-			// Let Apply (and the network) have the CPU now and then: on a small
-			// machine a writer that keeps its P for a whole time slice shows up
-			// in the tail latency of requests.
-			runtime.Gosched()
+		if inChunk > 0 && (len(s.buf) >= snapChunkTarget || i == len(st.shards)-1) {
+			if err := s.chunk(inChunk, first, i+1); err != nil {
+				return err
+			}
+			first, inChunk = i+1, 0
 		}
 	}
 	if written != st.count {
 		return fmt.Errorf("tree: snapshot found %d nodes, expected %d", written, st.count)
 	}
+	s.uvarint(0)
 	s.buf = binary.LittleEndian.AppendUint64(s.buf, st.digest)
-	if err := s.flush(true); err != nil {
+	if err := s.flush(); err != nil {
 		return err
 	}
 	return s.w.Flush()
 }
 
-type snapReader struct {
-	r   *bufio.Reader
-	err error
+// node appends one node record.
+func (s *snapWriter) node(p string, n *node, aclIdx map[*aclEntry]uint64) {
+	s.str(p)
+	s.bytes(n.data())
+	s.uvarint(aclIdx[n.acl])
+	s.varint(n.czxid)
+	s.varint(n.mzxid)
+	s.varint(n.pzxid)
+	s.varint(n.ctime)
+	s.varint(n.mtime)
+	s.varint(n.owner)
+	s.varint(int64(n.version))
+	s.varint(int64(n.cversion))
+	s.varint(int64(n.aversion))
+	s.buf = append(s.buf, byte(n.kind()))
+	s.uvarint(uint64(n.nchildren))
 }
 
-func (s *snapReader) fail(err error) {
-	if s.err == nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
-		s.err = fmt.Errorf("%w: %v", ErrBadSnapshot, err)
+// chunk writes the buffered records (count nodes of shards [first, end)) as a chunk.
+func (s *snapWriter) chunk(count, first, end int) error {
+	var hdr [4 * binary.MaxVarintLen64]byte
+	h := binary.AppendUvarint(hdr[:0], uint64(count))
+	h = binary.AppendUvarint(h, uint64(first))
+	h = binary.AppendUvarint(h, uint64(end))
+	h = binary.AppendUvarint(h, uint64(len(s.buf)))
+	if _, err := s.w.Write(h); err != nil {
+		return err
 	}
-}
-
-func (s *snapReader) varint() int64 {
-	if s.err != nil {
-		return 0
-	}
-	v, err := binary.ReadVarint(s.r)
-	if err != nil {
-		s.fail(err)
-	}
-	return v
-}
-
-func (s *snapReader) uvarint() uint64 {
-	if s.err != nil {
-		return 0
-	}
-	v, err := binary.ReadUvarint(s.r)
-	if err != nil {
-		s.fail(err)
-	}
-	return v
-}
-
-func (s *snapReader) int32() int32 {
-	v := s.varint()
-	if v < -1<<31 || v >= 1<<31 {
-		s.fail(errors.New("int32 out of range"))
-	}
-	return int32(v)
-}
-
-func (s *snapReader) raw(n int) []byte {
-	if s.err != nil {
-		return nil
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(s.r, b); err != nil {
-		s.fail(err)
-		return nil
-	}
-	return b
-}
-
-func (s *snapReader) str(max uint64) string {
-	n := s.uvarint()
-	if n > max {
-		s.fail(fmt.Errorf("string of %d bytes", n))
-		return ""
-	}
-	if s.err != nil || n == 0 {
-		return ""
-	}
-	return string(s.raw(int(n)))
-}
-
-func (s *snapReader) bytes() []byte {
-	n := s.varint()
-	if n == -1 || s.err != nil {
-		return nil
-	}
-	if n < 0 || n > maxSnapData {
-		s.fail(fmt.Errorf("buffer of %d bytes", n))
-		return nil
-	}
-	if n == 0 {
-		return []byte{}
-	}
-	return s.raw(int(n))
-}
-
-// ReadSnapshot loads a tree written by WriteSnapshot. It checks the structure (every
-// node's parent present, valid kinds and references) and the digest.
-func ReadSnapshot(r io.Reader) (*Tree, error) {
-	s := &snapReader{r: bufio.NewReaderSize(r, 1<<20)}
-	if m := s.raw(len(snapshotMagic)); s.err != nil || string(m) != snapshotMagic {
-		return nil, fmt.Errorf("%w: bad magic", ErrBadSnapshot)
-	}
-	t := newEmpty()
-	t.lastZxid = s.varint()
-
-	nACL := s.uvarint()
-	var acls []*aclEntry
-	for i := uint64(0); i < nACL && s.err == nil; i++ {
-		k := s.str(maxSnapData)
-		d := proto.NewDecoder([]byte(k))
-		acl := proto.DecodeACLs(d)
-		if d.Err() != nil || d.Remaining() != 0 || aclKey(acl) != k {
-			s.fail(errors.New("bad ACL"))
-			break
-		}
-		acls = append(acls, t.internACL(acl))
-	}
-
-	nSess := s.uvarint()
-	for i := uint64(0); i < nSess && s.err == nil; i++ {
-		si := SessionInfo{ID: s.varint(), Timeout: s.int32(), Passwd: s.bytes(), Created: s.varint()}
-		if _, dup := t.sessions[si.ID]; dup {
-			s.fail(fmt.Errorf("duplicate session %d", si.ID))
-			break
-		}
-		ss := &session{info: si}
-		t.sessions[si.ID] = ss
-		t.digest += hashSession(ss)
-	}
-
-	nNodes := s.uvarint()
-	var hintSum uint64 // the children hints must add up to nNodes-1
-	if s.err == nil {
-		t.nodes.reserve(nNodes)
-	}
-	for i := uint64(0); i < nNodes && s.err == nil; i++ {
-		p := s.str(maxSnapPath)
-		n := &node{data: s.bytes()}
-		ai := s.uvarint()
-		n.czxid, n.mzxid, n.pzxid = s.varint(), s.varint(), s.varint()
-		n.ctime, n.mtime, n.owner = s.varint(), s.varint(), s.varint()
-		n.version, n.cversion, n.aversion = s.int32(), s.int32(), s.int32()
-		kb := s.raw(1)
-		nc := s.uvarint()
-		if s.err != nil {
-			break
-		}
-		if ai >= uint64(len(acls)) || kb[0] > byte(kindTTL) || (p != rootPath && !validPath(p)) || p == "" {
-			s.fail(fmt.Errorf("bad node %q", p))
-			break
-		}
-		if t.nodes.get(p) != nil {
-			s.fail(fmt.Errorf("duplicate node %q", p))
-			break
-		}
-		n.kind = nodeKind(kb[0])
-		n.acl = acls[ai]
-		hintSum += nc
-		if nc > 0 {
-			n.children = make(map[string]struct{}, min(nc, 1<<20))
-		}
-		if n.kind == kindEphemeral && t.sessions[n.owner] == nil {
-			s.fail(fmt.Errorf("ephemeral %q of unknown session", p))
-			break
-		}
-		t.insertNode(p, n, nil)
-	}
-	if s.err == nil {
-		if t.nodes.get(rootPath) == nil || hintSum != nNodes-1 {
-			s.fail(errors.New("no root or inconsistent child counts"))
-		}
-	}
-	if s.err == nil {
-		for p := range t.nodes.all() {
-			if p == rootPath {
-				continue
-			}
-			parent := t.nodes.get(parentOf(p))
-			if parent == nil || parent.kind == kindEphemeral {
-				s.fail(fmt.Errorf("node %q has no valid parent", p))
-				break
-			}
-			if parent.children == nil {
-				parent.children = make(map[string]struct{}, 1)
-			}
-			parent.children[childName(p)] = struct{}{}
-			parent.nchildren++
-		}
-	}
-	var sum [8]byte
-	if s.err == nil {
-		if _, err := io.ReadFull(s.r, sum[:]); err != nil {
-			s.fail(err)
-		}
-	}
-	if s.err != nil {
-		return nil, s.err
-	}
-	if binary.LittleEndian.Uint64(sum[:]) != t.Digest() {
-		return nil, fmt.Errorf("%w: digest mismatch", ErrBadSnapshot)
-	}
-	return t, nil
+	return s.flush()
 }

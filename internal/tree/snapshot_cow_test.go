@@ -145,7 +145,7 @@ func TestFreezeReleasedStopsCopying(t *testing.T) {
 	if h.tree.nodes.get("/a") == before {
 		t.Fatal("a node shared with a view was changed in place")
 	}
-	if string(before.data) == "1" {
+	if string(before.data()) == "1" {
 		t.Fatal("the frozen node changed")
 	}
 	f.Release()

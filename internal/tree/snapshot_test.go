@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
+	"runtime"
 	"testing"
 
 	"github.com/corral-io/corral/proto"
@@ -138,4 +140,69 @@ func FuzzApply(f *testing.F) {
 		tr.Apply(4, &Entry{Kind: KindCloseSession, SessionID: 1})
 		checkInvariants(t, tr)
 	})
+}
+
+// TestSnapshotV1 loads a version 1 snapshot (written before snapshots had chunks).
+func TestSnapshotV1(t *testing.T) {
+	b, err := os.ReadFile("testdata/snapshot-v1.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/snapshot-v1.dump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := ReadSnapshot(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dump(tr); got != string(want) {
+		t.Fatalf("v1 snapshot loads as\n%s\nwant\n%s", got, want)
+	}
+	checkInvariants(t, tr)
+	for i := 0; i < len(b); i += 3 {
+		bad := append([]byte(nil), b...)
+		bad[i] ^= 0x41
+		if _, err := ReadSnapshot(bytes.NewReader(bad)); err == nil {
+			t.Errorf("corrupt byte %d accepted", i)
+		}
+	}
+}
+
+// TestSnapshotChunks round-trips a tree large enough for several chunks, on one
+// worker and on several, and checks that damage inside a chunk is detected.
+func TestSnapshotChunks(t *testing.T) {
+	tr := buildTree(t, 30000)
+	tr.Apply(tr.LastZxid()+1, &Entry{Kind: KindRequest, SessionID: 1, Op: proto.OpCreate, Time: 1,
+		Body: proto.Marshal(&proto.CreateRequest{Path: "/e", ACL: openACL, Flags: proto.ModeEphemeral})})
+	var buf bytes.Buffer
+	if err := tr.WriteSnapshot(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() < 3*snapChunkTarget {
+		t.Fatalf("snapshot of %d bytes: too small for several chunks", buf.Len())
+	}
+	for _, procs := range []int{1, 3} {
+		old := runtime.GOMAXPROCS(procs)
+		t2, err := ReadSnapshot(bytes.NewReader(buf.Bytes()))
+		runtime.GOMAXPROCS(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if t2.Digest() != tr.Digest() || dump(t2) != dump(tr) {
+			t.Fatalf("GOMAXPROCS %d: round trip differs", procs)
+		}
+		checkInvariants(t, t2)
+	}
+	snap := buf.Bytes()
+	for _, i := range []int{len(snap) / 3, len(snap) / 2, len(snap) - 20} {
+		bad := append([]byte(nil), snap...)
+		bad[i] ^= 0x41
+		if _, err := ReadSnapshot(bytes.NewReader(bad)); !errors.Is(err, ErrBadSnapshot) {
+			t.Errorf("corrupt byte %d: %v", i, err)
+		}
+	}
+	if _, err := ReadSnapshot(bytes.NewReader(snap[:len(snap)/2])); !errors.Is(err, ErrBadSnapshot) {
+		t.Errorf("truncated: %v", err)
+	}
 }

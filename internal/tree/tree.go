@@ -50,10 +50,15 @@ func newEmpty() *Tree {
 func New() *Tree {
 	t := newEmpty()
 	open := t.internACL(proto.WorldACL(proto.PermAll))
-	t.insertNode(rootPath, &node{data: []byte{}, acl: open}, nil)
-	t.insertNode(zkPath, &node{data: []byte{}, acl: open}, t.nodes.get(rootPath))
-	t.insertNode(quotaPath, &node{data: []byte{}, acl: open}, t.nodes.get(zkPath))
-	t.insertNode(configPath, &node{data: []byte{}, acl: t.internACL(proto.WorldACL(proto.PermRead)), aversion: -1}, t.nodes.get(zkPath))
+	special := func(acl *aclEntry, aversion int32) *node {
+		n := newNode([]byte{}, kindPersistent)
+		n.acl, n.aversion = acl, aversion
+		return n
+	}
+	t.insertNode(rootPath, special(open, 0), nil)
+	t.insertNode(zkPath, special(open, 0), t.nodes.get(rootPath))
+	t.insertNode(quotaPath, special(open, 0), t.nodes.get(zkPath))
+	t.insertNode(configPath, special(t.internACL(proto.WorldACL(proto.PermRead)), -1), t.nodes.get(zkPath))
 	return t
 }
 
@@ -86,19 +91,19 @@ func (t *Tree) onUndo(f func()) {
 // index: children, session ephemerals, containers, TTLs, counters, ACL refs, digest.
 // It does not touch the parent's stat.
 func (t *Tree) insertNode(path string, n *node, parent *node) {
-	if n.gen == 0 {
-		n.gen = t.nodes.gen // a new node; a node re-inserted by a rollback keeps its own
+	if n.gen() == 0 {
+		n.setGen(t.nodes.gen) // a new node; a node re-inserted by a rollback keeps its own
 	}
 	t.nodes.set(path, n, t.cow)
 	if parent != nil {
 		parent = t.writable(parentOf(path), parent)
 		if parent.children == nil {
-			parent.children = make(map[string]struct{}, 1)
+			parent.children = newChildSet(1)
 		}
-		parent.children[childName(path)] = struct{}{}
-		parent.nchildren = int32(len(parent.children))
+		parent.children.add(childName(path))
+		parent.nchildren = int32(parent.children.len())
 	}
-	switch n.kind {
+	switch n.kind() {
 	case kindEphemeral:
 		t.ephemerals++
 		if s := t.sessions[n.owner]; s != nil {
@@ -110,8 +115,8 @@ func (t *Tree) insertNode(path string, n *node, parent *node) {
 		t.ttls[path] = struct{}{}
 	}
 	t.refACL(n.acl)
-	t.dataSize += int64(len(path) + len(n.data))
-	t.digest += hashData(path, n.data) + hashMeta(path, n)
+	t.dataSize += int64(len(path)) + int64(n.dataLen)
+	t.digest += hashData(path, n.data()) + hashMeta(path, n)
 }
 
 // removeNode is the inverse of insertNode.
@@ -119,13 +124,13 @@ func (t *Tree) removeNode(path string, n *node, parent *node) {
 	t.nodes.del(path, t.cow)
 	if parent != nil {
 		parent = t.writable(parentOf(path), parent)
-		delete(parent.children, childName(path))
-		parent.nchildren = int32(len(parent.children))
-		if len(parent.children) == 0 {
+		parent.children.remove(childName(path))
+		parent.nchildren = int32(parent.children.len())
+		if parent.nchildren == 0 {
 			parent.children = nil
 		}
 	}
-	switch n.kind {
+	switch n.kind() {
 	case kindEphemeral:
 		t.ephemerals--
 		if s := t.sessions[n.owner]; s != nil {
@@ -137,8 +142,8 @@ func (t *Tree) removeNode(path string, n *node, parent *node) {
 		delete(t.ttls, path)
 	}
 	t.unrefACL(n.acl)
-	t.dataSize -= int64(len(path) + len(n.data))
-	t.digest -= hashData(path, n.data) + hashMeta(path, n)
+	t.dataSize -= int64(len(path)) + int64(n.dataLen)
+	t.digest -= hashData(path, n.data()) + hashMeta(path, n)
 }
 
 // childName returns the last segment of path, sharing its memory.
@@ -182,11 +187,12 @@ func (t *Tree) deleteChild(path string, n *node, parentPath string, parent *node
 // the node changed (see writable).
 func (t *Tree) setNodeData(path string, n *node, data []byte, version int32, zxid, now int64) *node {
 	n = t.writable(path, n)
-	oldData, oldV, oldM, oldT := n.data, n.version, n.mzxid, n.mtime
-	t.digest -= hashData(path, n.data) + hashMeta(path, n)
-	t.dataSize += int64(len(data) - len(n.data))
-	n.data, n.version, n.mzxid, n.mtime = data, version, zxid, now
-	t.digest += hashData(path, n.data) + hashMeta(path, n)
+	oldData, oldV, oldM, oldT := n.data(), n.version, n.mzxid, n.mtime
+	t.digest -= hashData(path, oldData) + hashMeta(path, n)
+	t.dataSize += int64(len(data) - len(oldData))
+	n.setData(data)
+	n.version, n.mzxid, n.mtime = version, zxid, now
+	t.digest += hashData(path, data) + hashMeta(path, n)
 	t.onUndo(func() { t.setNodeData(path, n, oldData, oldV, oldM, oldT) })
 	return n
 }
