@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/corral-io/corral/internal/admin"
 	"github.com/corral-io/corral/internal/config"
@@ -32,6 +34,14 @@ variables, then a zoo.cfg-style file given with --config, then built-in defaults
 	var cpuProfile string
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file until shutdown")
 	cmd.Flags().MarkHidden("cpuprofile")
+	var mutexProfile, blockProfile string
+	cmd.Flags().StringVar(&mutexProfile, "mutexprofile", "", "write a mutex contention profile (pprof) to this file at shutdown")
+	cmd.Flags().MarkHidden("mutexprofile")
+	cmd.Flags().StringVar(&blockProfile, "blockprofile", "", "write a goroutine blocking profile (pprof) to this file at shutdown")
+	cmd.Flags().MarkHidden("blockprofile")
+	var memProfile string
+	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (pprof, as of the last collection) to this file at shutdown")
+	cmd.Flags().MarkHidden("memprofile")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		c, warnings, err := config.Load(cmd.Flags(), os.LookupEnv)
 		if err != nil {
@@ -55,9 +65,34 @@ variables, then a zoo.cfg-style file given with --config, then built-in defaults
 			}
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
+		if mutexProfile != "" {
+			runtime.SetMutexProfileFraction(5)
+			defer writeProfile(log, "mutex", mutexProfile)
+		}
+		if blockProfile != "" {
+			runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+			defer writeProfile(log, "block", blockProfile)
+		}
+		if memProfile != "" {
+			defer writeProfile(log, "heap", memProfile)
+		}
 		return runServer(c, log)
 	}
 	return cmd
+}
+
+// writeProfile writes the named runtime profile (mutex, block, heap) to path.
+func writeProfile(log *slog.Logger, name, path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup(name).WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		log.Warn("could not write profile", "profile", name, "path", path, "err", err)
+	}
 }
 
 func runServer(c config.Server, log *slog.Logger) error {
@@ -85,6 +120,7 @@ func runServer(c config.Server, log *slog.Logger) error {
 			c.PeerAddr = peerMap[c.ID]
 		}
 	}
+	restoreGC := startupGC()
 	srv, err := server.New(server.Config{
 		Peers:                  peerMap,
 		PeerAddr:               c.PeerAddr,
@@ -118,9 +154,13 @@ func runServer(c config.Server, log *slog.Logger) error {
 		},
 		Logger: log,
 	})
+	restoreGC()
 	if err != nil {
 		return err
 	}
+	stopRelease := make(chan struct{})
+	defer close(stopRelease)
+	go releaseIdleMemory(stopRelease, log)
 	if err := srv.Listen(); err != nil {
 		srv.Close()
 		return err

@@ -323,53 +323,54 @@ func (b *zkBench) createSeq(ctx context.Context, res *Result) error {
 // and over, in cfg.Sessions concurrent loops.
 func (b *zkBench) sessionChurn(ctx context.Context, res *Result) error {
 	res.Unit, res.Inflight = "sessions", 1
-	res.Note = "latency is connect latency (TCP connect + session handshake); extra 'session' is the whole open/create/close cycle"
+	res.Note = "latency is connect latency (TCP connect + session handshake); extra 'session' is the whole open/create/close cycle, " +
+		"'tcp' the TCP connect, 'handshake' the session handshake (createSession commit), 'create' the ephemeral create, 'close' the closeSession"
 	m := newMeter(ctx, b.cfg, res.Workload)
 	recs := make([]*recorder, b.cfg.Sessions)
 	var wg sync.WaitGroup
 	for i := range recs {
-		rec := newRecorder("session")
+		rec := newRecorder("session", "tcp", "handshake", "create", "close")
 		recs[i] = rec
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := &proto.CreateRequest{Path: b.dir + "/e-", Data: b.value, ACL: openACL, Flags: proto.ModeEphemeralSequential}
+			ch := newChurner(b.cfg.OpTimeout, b.cfg.SessionTimeout,
+				&proto.CreateRequest{Path: b.dir + "/e-", Data: b.value, ACL: openACL, Flags: proto.ModeEphemeralSequential})
+			addr := b.cfg.Servers[i%len(b.cfg.Servers)]
 			for {
 				ok, _ := m.next()
 				if !ok {
 					return
 				}
-				t0 := nowNanos()
-				c, err := b.dial(i, nil)
-				t1 := nowNanos()
-				measured := m.isMeasured(t0)
-				if err != nil {
+				t, err := ch.cycle(addr)
+				end := max(t.start, t.tcp, t.connected, t.created, t.closed)
+				measured := m.isMeasured(t.start)
+				var step *churnStepError
+				if errors.As(err, &step) && step.step == "connect" {
 					var ne interface{ Timeout() bool }
 					if errors.As(err, &ne) && ne.Timeout() {
 						rec.fail("connect timeout")
 					} else {
 						rec.fail("connect failed")
 					}
-					m.done(t1, false)
+					m.done(end, false)
 					time.Sleep(10 * time.Millisecond)
 					continue
 				}
-				_, err = c.Call(proto.OpCreate, req, nil, b.cfg.OpTimeout)
-				cerr := c.Close(b.cfg.OpTimeout)
-				t2 := nowNanos()
-				m.done(t2, measured)
+				m.done(end, measured)
 				if !measured {
 					continue
 				}
-				switch {
-				case err != nil:
-					rec.fail("create: " + errKind(err))
-				case cerr != nil:
-					rec.fail("close: " + errKind(cerr))
-				default:
-					rec.hist.Record(t1 - t0)
-					rec.extra["session"].Record(t2 - t0)
+				if err != nil {
+					rec.fail(step.step + ": " + errKind(step.err))
+					continue
 				}
+				rec.hist.Record(t.connected - t.start)
+				rec.extra["session"].Record(t.closed - t.start)
+				rec.extra["tcp"].Record(t.tcp - t.start)
+				rec.extra["handshake"].Record(t.connected - t.tcp)
+				rec.extra["create"].Record(t.created - t.connected)
+				rec.extra["close"].Record(t.closed - t.created)
 			}
 		}()
 	}

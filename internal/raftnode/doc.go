@@ -48,7 +48,13 @@
 //
 //  0. A snapshot from the leader (the transport has already stored and
 //     verified its file as snap/<name>.recv) is renamed into place and
-//     recorded in the WAL.
+//     recorded in the WAL. Otherwise: a leader sends all its messages now,
+//     before its own fsync, and a follower its forwarded proposals (MsgProp
+//     promises nothing about its log). Then the CommittedEntries that
+//     precede the Ready's Entries (already in stable storage: all of them on
+//     a leader, whose own entries count toward commit only once persisted)
+//     are applied, so their proposers are answered while the next batch is
+//     being written instead of after it.
 //  1. Persist: the Ready's HardState and Entries are written to the WAL with
 //     one Save, i.e. one write and one fsync (fdatasync) for the whole batch.
 //     Proposals that arrived while the previous Ready was being handled are
@@ -61,12 +67,14 @@
 //  2. Append the entries to raft's MemoryStorage (raft's view of stable storage).
 //  3. Send the Ready's messages through the Transport; they may promise
 //     entries or votes that are durable only now. A MsgSnap for a member
-//     that the newest snapshot predates (just added) gets a fresh snapshot
-//     of the applied state instead, which includes that member.
+//     that the newest snapshot predates (just added), or whose snapshot the
+//     in-memory log no longer continues (see maybeCompactAlone), gets a fresh
+//     snapshot of the applied state instead, which includes that member.
 //  4. Deliver ReadStates to waiting ReadIndex callers.
-//  5. Apply CommittedEntries to the StateMachine in index order (conf changes
-//     are also passed to raft's ApplyConfChange; entries without data apply as
-//     nil). Then maybe take a snapshot.
+//  5. Apply the remaining CommittedEntries (those that came in this Ready's
+//     Entries) to the StateMachine in index order (conf changes are also
+//     passed to raft's ApplyConfChange; entries without data apply as nil).
+//     Then maybe take a snapshot.
 //  6. Advance.
 //
 // Any WAL write or fsync error, including when recording a snapshot, is
@@ -77,7 +85,7 @@
 // # On-disk layout
 //
 //	<DataDir>/LOCK                          flock held while a Node runs
-//	<DataDir>/wal/<seq>-<index>.wal         etcd WAL segments (64 MB preallocated, %016x names);
+//	<DataDir>/wal/<seq>-<index>.wal         etcd WAL segments (16 MB preallocated, %016x names);
 //	                                        records: CRC chain, metadata "corral-raftnode/2 {json:
 //	                                        id, cluster, initial peers}" ("corral-raftnode/1 id=<id>" before),
 //	                                        raft entries, HardState, snapshot markers
@@ -98,7 +106,14 @@
 // (wal.SaveSnapshot). raft's MemoryStorage is then compacted, keeping 5000
 // entries behind the snapshot for lagging followers, and the newest
 // Config.SnapshotRetain snapshot files are kept: older ones, and WAL segments
-// holding only entries before the oldest kept snapshot, are deleted.
+// holding only entries before the oldest kept snapshot, are deleted. A member
+// that is the whole cluster has no followers to keep entries for: once it has
+// a snapshot, it compacts its in-memory log up to the applied index every 5000
+// entries, so memory does not hold up to SnapshotCount entries.
+//
+// A graceful Stop (not a crash, not a fatal error) writes one more snapshot
+// when at least 10000 entries were applied since the newest one, so that the
+// next start restores it rather than replaying them.
 //
 // # Start-up
 //

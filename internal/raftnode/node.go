@@ -103,6 +103,7 @@ type Node struct {
 	props    chan raftpb.Message // proposals forwarded by followers (peers.go)
 	done     chan struct{}       // closed when the loop has exited and storage is closed
 	stopOnce sync.Once
+	graceful atomic.Bool           // Stop (not halt) ended the loop: snapshotOnStop
 	failErr  atomic.Pointer[error] // set when a fatal storage error ended the loop
 }
 
@@ -410,16 +411,42 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 	//    counts the leader's own entries toward commit only once they are
 	//    persisted (its self-ack is delivered at Advance), and the leader's term
 	//    and vote were persisted when it was elected.
-	sentEarly := false
-	if n.leader.Load() && !snap && len(rd.Messages) > 0 {
-		if !n.refreshSnapshots(rd.Messages) {
+	//    A follower's forwarded proposals promise nothing about its own log
+	//    either: they go to the leader now, not after this Ready's fsync.
+	msgs := rd.Messages
+	if n.leader.Load() && !snap && len(msgs) > 0 {
+		if !n.refreshSnapshots(msgs) {
 			return false
 		}
-		n.tr.Send(rd.Messages)
-		sentEarly = true
+		n.tr.Send(msgs)
+		msgs = nil
+	} else if !snap && len(rd.Entries) > 0 {
+		msgs = n.sendProposals(msgs)
+	}
+	// 0b. Committed entries already in this member's stable storage (written
+	//    by an earlier Ready) are applied before this Ready's fsync, so their
+	//    proposers are answered while the next batch is being written rather
+	//    than after it: otherwise every commit waits for two fsyncs. On a
+	//    leader that is all of them (raft counts the leader's own entries
+	//    toward commit only once persisted); a follower may learn that
+	//    entries are committed in the Ready that brings them, and those wait
+	//    for step 5. Committed entries are never truncated, so what precedes
+	//    rd.Entries[0] is durable here and, being committed, on a quorum.
+	later := rd.CommittedEntries
+	if !snap && len(later) > 0 {
+		stable := len(later)
+		if len(rd.Entries) > 0 {
+			first := rd.Entries[0].Index
+			for stable = 0; stable < len(later) && later[stable].Index < first; stable++ {
+			}
+		}
+		if stable > 0 {
+			n.applyEntries(later[:stable])
+		}
+		later = later[stable:]
 	}
 	// 1. Persist HardState and entries (one write, one fsync) before anything
-	//    that depends on them: applying, sending (followers), Advance.
+	//    that depends on them: applying them, sending (followers), Advance.
 	if err := n.w.Save(rd.HardState, rd.Entries); err != nil {
 		return n.fatal("WAL save failed", err)
 	}
@@ -440,25 +467,52 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 		return n.fatal("raft storage append failed", err)
 	}
 	// 3. Send messages (durable now).
-	if len(rd.Messages) > 0 && !sentEarly {
-		if !n.refreshSnapshots(rd.Messages) {
+	if len(msgs) > 0 {
+		if !n.refreshSnapshots(msgs) {
 			return false
 		}
-		n.tr.Send(rd.Messages)
+		n.tr.Send(msgs)
 	}
 	// 4. Answer read-index requests.
 	for _, rs := range rd.ReadStates {
 		n.deliverRead(rs)
 	}
-	// 5. Apply committed entries in order.
+	// 5. Apply the remaining committed entries in order (see 0b).
 	if len(rd.CommittedEntries) > 0 {
-		n.applyEntries(rd.CommittedEntries)
+		if len(later) > 0 {
+			n.applyEntries(later)
+		}
 		if !n.maybeSnapshot() {
 			return false
 		}
 	}
 	n.maybeSignalReady()
 	return true
+}
+
+// sendProposals sends the proposals among msgs (forwarded to the leader) and
+// returns the other messages, which wait for the Ready's fsync.
+func (n *Node) sendProposals(msgs []raftpb.Message) []raftpb.Message {
+	props := 0
+	for i := range msgs {
+		if msgs[i].Type == raftpb.MsgProp {
+			props++
+		}
+	}
+	if props == 0 {
+		return msgs
+	}
+	early := make([]raftpb.Message, 0, props)
+	rest := make([]raftpb.Message, 0, len(msgs)-props)
+	for _, m := range msgs {
+		if m.Type == raftpb.MsgProp {
+			early = append(early, m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	n.tr.Send(early)
+	return rest
 }
 
 func (n *Node) applyEntries(ents []raftpb.Entry) {
@@ -546,6 +600,7 @@ func (n *Node) fatal(msg string, err error) bool {
 // shutdown stops raft and closes storage; it runs when the loop ends.
 func (n *Node) shutdown() {
 	n.finishSnapshot()
+	n.snapshotOnStop()
 	n.rn.Stop()
 	n.tr.Stop()
 	n.failReads()
@@ -600,6 +655,15 @@ func (n *Node) withLeader(ctx context.Context, call func(context.Context) error)
 	}
 	if m := n.members.Load(); len(m.Voters) > 0 && !m.IsMember(n.cfg.ID) {
 		return fmt.Errorf("%w: this member is not in the cluster", ErrNotLeader)
+	}
+	if ctx.Done() == nil {
+		// The caller set no deadline: the leader's context alone bounds the
+		// call, without a merged context (and its allocations) per call.
+		err := call(lctx)
+		if err != nil && lctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return ErrNotLeader
+		}
+		return n.mapErr(err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -734,6 +798,7 @@ func (n *Node) Step(ctx context.Context, m raftpb.Message) error {
 func (n *Node) Stop() {
 	n.stopOnce.Do(func() {
 		n.handOff()
+		n.graceful.Store(true)
 		close(n.stopc)
 	})
 	<-n.done

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"go.etcd.io/etcd/client/pkg/v3/fileutil"
+	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 )
 
@@ -410,11 +411,38 @@ func syncDir(dir string) error {
 // so the loop only pays for the state machine's capture. It returns false
 // after a fatal WAL error.
 func (n *Node) maybeSnapshot() bool {
+	n.maybeCompactAlone()
 	if n.bg.done != nil || n.applied.Load()-n.snapAttempt < n.cfg.SnapshotCount {
 		return true
 	}
 	n.startSnapshot()
 	return true
+}
+
+// maybeCompactAlone drops applied entries from raft's in-memory log while this
+// member is the whole cluster (one voter, no learners): no follower can need
+// them, and between snapshots they would otherwise pile up (SnapshotCount
+// entries, all held in memory). It compacts in steps of catchUpEntries, once a
+// first snapshot exists (raft needs one to send in place of compacted entries).
+// Should members be added later, they get a snapshot: refreshSnapshots replaces
+// one that the log no longer continues.
+func (n *Node) maybeCompactAlone() {
+	cs := n.confState
+	if n.snapIndex == 0 || len(cs.Voters) != 1 || cs.Voters[0] != n.cfg.ID || len(cs.Learners) > 0 ||
+		len(cs.VotersOutgoing) > 0 || len(cs.LearnersNext) > 0 {
+		return
+	}
+	to := n.applied.Load()
+	if n.bg.done != nil {
+		to = min(to, n.snapAttempt) // the snapshot in flight records its index's term from the log
+	}
+	first, err := n.ms.FirstIndex()
+	if err != nil || to < first+catchUpEntries {
+		return
+	}
+	if err := n.ms.Compact(to); err != nil && !errors.Is(err, raft.ErrCompacted) {
+		n.lg.Error("raft storage Compact failed", "index", to, "err", err)
+	}
 }
 
 // snapshotNow writes a snapshot of the applied state, records it in the
@@ -469,7 +497,8 @@ func (n *Node) purge() error {
 func (n *Node) refreshSnapshots(msgs []raftpb.Message) bool {
 	for i := range msgs {
 		m := &msgs[i]
-		if m.Type != raftpb.MsgSnap || m.Snapshot == nil || inConfState(m.Snapshot.Metadata.ConfState, m.To) {
+		if m.Type != raftpb.MsgSnap || m.Snapshot == nil ||
+			inConfState(m.Snapshot.Metadata.ConfState, m.To) && !n.logSkips(m.Snapshot.Metadata.Index) {
 			continue
 		}
 		if n.snapIndex < n.applied.Load() {
@@ -480,13 +509,21 @@ func (n *Node) refreshSnapshots(msgs []raftpb.Message) bool {
 			}
 		}
 		s, err := n.ms.Snapshot()
-		if err != nil || !inConfState(s.Metadata.ConfState, m.To) {
+		if err != nil || !inConfState(s.Metadata.ConfState, m.To) || n.logSkips(s.Metadata.Index) {
 			n.lg.Warn("no snapshot includes the member yet; it will be retried", "peer", fmt.Sprintf("%x", m.To), "err", err)
 			continue
 		}
 		m.Snapshot = &s
 	}
 	return true
+}
+
+// logSkips reports whether raft's in-memory log does not continue right after
+// a snapshot at index (maybeCompactAlone dropped entries past it): a member
+// that installed it could not catch up from the log.
+func (n *Node) logSkips(index uint64) bool {
+	first, err := n.ms.FirstIndex()
+	return err == nil && index+1 < first
 }
 
 func inConfState(cs raftpb.ConfState, id uint64) bool {

@@ -101,9 +101,8 @@ func (s *Server) accept(nc net.Conn) {
 	s.conns[c] = struct{}{}
 	s.perIP[host]++
 	s.connMu.Unlock()
-	if tc, ok := nc.(*net.TCPConn); ok {
-		tc.SetNoDelay(true)
-	}
+	// Go sets TCP_NODELAY on every TCP connection; the listener leaves TCP
+	// keep-alive off (see Listen).
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -111,12 +110,21 @@ func (s *Server) accept(nc net.Conn) {
 	}()
 }
 
+// readBufs recycles the connections' read buffers: a session may last only a few
+// requests (session churn), and a fresh 16 KiB buffer per connection was a good part
+// of what a connection cost to set up.
+var readBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
 // serve runs the connection: it reads requests on this goroutine and writes on another.
 func (c *conn) serve() {
 	go c.writeLoop()
-	br := bufio.NewReaderSize(c.nc, 16<<10)
+	br := readBufs.Get().(*bufio.Reader)
+	br.Reset(c.nc)
 	reason := c.readLoop(br)
 	c.close(reason)
+	// Frames are copied out of br (proto.ReadFrame), so nothing refers to its buffer.
+	br.Reset(nil)
+	readBufs.Put(br)
 }
 
 func (c *conn) readLoop(br *bufio.Reader) string {
@@ -250,8 +258,9 @@ func (c *conn) queueLocked(frame []byte) {
 	c.wake()
 }
 
+// writeLoop writes the queued frames, each batch with one writev: no copy, and no
+// write buffer held by an idle connection.
 func (c *conn) writeLoop() {
-	bw := bufio.NewWriterSize(c.nc, 32<<10)
 	for {
 		select {
 		case <-c.kick:
@@ -273,13 +282,8 @@ func (c *conn) writeLoop() {
 				break
 			}
 			c.nc.SetWriteDeadline(time.Now().Add(c.s.writeTimeout()))
-			for _, f := range batch {
-				if _, err := bw.Write(f); err != nil {
-					c.close("write: " + err.Error())
-					return
-				}
-			}
-			if err := bw.Flush(); err != nil {
+			bufs := net.Buffers(batch) // WriteTo consumes bufs; batch's length stays
+			if _, err := bufs.WriteTo(c.nc); err != nil {
 				c.close("write: " + err.Error())
 				return
 			}

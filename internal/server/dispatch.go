@@ -95,11 +95,13 @@ func (c *conn) handle(frame []byte) string {
 	}
 }
 
-// proposeFor proposes the entry of a write request already in the FIFO.
+// proposeFor proposes the entry of a write request already in the FIFO. Proposing
+// waits only for raft to take the entry, which it does at once while a leader is
+// known; raftnode fails the call when the leader is lost, and the watchdog closes
+// the connection if the entry is not committed in time. So no deadline of its own
+// (a timer and two contexts per write).
 func (c *conn) proposeFor(r *request, e *tree.Entry) string {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.timeout.Load())*time.Millisecond)
-	defer cancel()
-	if err := c.s.propose(ctx, e, waiter{c: c, req: r}); err != nil {
+	if err := c.s.propose(context.Background(), e, waiter{c: c, req: r}); err != nil {
 		// The request cannot be answered in order: close rather than reorder.
 		return "proposal failed: " + err.Error()
 	}

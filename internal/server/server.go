@@ -223,7 +223,13 @@ func New(cfg Config) (*Server, error) {
 // Listen binds the client address. It is separate from Serve so callers learn the
 // bound address (port 0) before serving.
 func (s *Server) Listen() error {
-	ln, err := net.Listen("tcp", s.cfg.ClientAddr)
+	// No TCP keep-alive on client connections (as ZooKeeper's default,
+	// tcpKeepAlive=false): sessions have their own timeouts and pings, and
+	// keep-alive would cost four setsockopt calls per accepted connection. The
+	// backlog is the kernel's somaxconn (Go reads it), so bursts of connects
+	// queue instead of being dropped.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", s.cfg.ClientAddr)
 	if err != nil {
 		return fmt.Errorf("listen on client address %s: %w", s.cfg.ClientAddr, err)
 	}
