@@ -14,7 +14,7 @@
 # (CORRAL_REV describes it in the report); BUDGET=seconds (default 540); KEEP=1 keeps the
 # work directory with every log and JSON report.
 # Systems: Debian's ZooKeeper (package zookeeper; fsync on, the default), Debian's etcd
-# (package etcd-server, if installed) and corral built from this checkout, each with 1 and
+# (package etcd-server, installed when missing) and corral built from this checkout, each with 1 and
 # (with -m "1 3", the default) 3 members on 127.0.0.1. A system that is not installed or
 # does not come up is reported as not measured. Everything runs in a temporary directory
 # and every process this script starts is killed by its PID when it ends. The whole run
@@ -33,6 +33,18 @@ OUT=$ROOT/docs/benchmarks.md
 BUDGET=${BUDGET:-540}
 ZK_JAR=/usr/share/java/zookeeper.jar
 SLF4J_JAR=/usr/share/java/slf4j-simple.jar
+# Debian's etcd is installed when missing (NO_INSTALL=1 skips that; etcd is then reported
+# as not measured). ZooKeeper comes with the test dependencies.
+if ! command -v etcd >/dev/null 2>&1 && [[ ${NO_INSTALL:-0} != 1 ]] && command -v apt-get >/dev/null 2>&1; then
+	sudo=()
+	[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+	export DEBIAN_FRONTEND=noninteractive
+	if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends etcd-server >/dev/null 2>&1; then
+		"${sudo[@]}" apt-get update -q >/dev/null 2>&1 || true
+		"${sudo[@]}" apt-get install -y -q --no-install-recommends etcd-server >/dev/null 2>&1 ||
+			echo "compare: could not install etcd-server; etcd will not be measured" >&2
+	fi
+fi
 ETCD=$(command -v etcd || true)
 
 while getopts "d:s:k:w:m:l:o:h" opt; do
@@ -436,7 +448,9 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 			the time from that start to the first getData served (\`corral bench probe\`, retrying
 			every 5 ms). B/znode is (RSS after the load − RSS idle) / znodes. ZooKeeper runs with
 			-Xmx2g here (no -Xms), its defaults otherwise (snapCount 100000); corral with its
-			defaults (snapshot every 100000 entries, GOGC 100). Ratios are corral / ZooKeeper:
+			defaults (snapshot every 100000 entries and at a graceful stop when 10000 entries were
+			applied since the last, GOGC 100 once started, memory returned to the OS when idle;
+			ZooKeeper writes no snapshot at stop and replays its log). Ratios are corral / ZooKeeper:
 			below 1 is better for corral.
 
 		MD
