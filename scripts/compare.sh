@@ -33,17 +33,11 @@ OUT=$ROOT/docs/benchmarks.md
 BUDGET=${BUDGET:-540}
 ZK_JAR=/usr/share/java/zookeeper.jar
 SLF4J_JAR=/usr/share/java/slf4j-simple.jar
-# Debian's etcd is installed when missing (NO_INSTALL=1 skips that; etcd is then reported
-# as not measured). ZooKeeper comes with the test dependencies.
-if ! command -v etcd >/dev/null 2>&1 && [[ ${NO_INSTALL:-0} != 1 ]] && command -v apt-get >/dev/null 2>&1; then
-	sudo=()
-	[[ $(id -u) -eq 0 ]] || sudo=(sudo)
-	export DEBIAN_FRONTEND=noninteractive
-	if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends etcd-server >/dev/null 2>&1; then
-		"${sudo[@]}" apt-get update -q >/dev/null 2>&1 || true
-		"${sudo[@]}" apt-get install -y -q --no-install-recommends etcd-server >/dev/null 2>&1 ||
-			echo "compare: could not install etcd-server; etcd will not be measured" >&2
-	fi
+# Debian's etcd (and ZooKeeper, with the test dependencies) is installed when missing;
+# NO_INSTALL=1 skips that, and what is absent is reported as not measured.
+if [[ ${NO_INSTALL:-0} != 1 ]]; then
+	bash "$ROOT/scripts/install-test-deps.sh" "etcd-server|/usr/bin/etcd" ||
+		echo "compare: could not install the dependencies; what is missing will not be measured" >&2
 fi
 ETCD=$(command -v etcd || true)
 

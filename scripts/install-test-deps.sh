@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # install-test-deps.sh — make sure the tools the interop tests drive are present.
 #
+#   scripts/install-test-deps.sh ["<debian package>|<file it installs>" ...]
+#
 # Idempotent: installs from Debian only what is missing, runs `apt-get update` at most
 # once, prints nothing on success, and exits non-zero with a clear message on failure.
 #
@@ -35,6 +37,9 @@ wanted=(
 	"libslf4j-java|/usr/share/java/slf4j-nop.jar"
 	"docker-compose|/usr/bin/docker-compose"
 )
+
+# Further "<package>|<file>" pairs may be given as arguments (scripts/compare.sh adds etcd).
+wanted+=("$@")
 
 missing=()
 for entry in "${wanted[@]}"; do

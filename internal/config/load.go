@@ -392,15 +392,10 @@ func applyMyID(cfg *Server, explicitID bool) ([]string, error) {
 	case err != nil && !explicitID && cfg.Peers != "":
 		return nil, fmt.Errorf("%s: %v; this member's id cannot be known: fix the file or pass --id", path, err)
 	case err != nil:
-		return []string{fmt.Sprintf("%s ignored: %v", path, firstLine(err.Error()))}, nil
+		return []string{fmt.Sprintf("%s ignored: %v", path, err)}, nil
 	case explicitID && id != cfg.ID:
 		return nil, fmt.Errorf("--id %d disagrees with %s, which says %d", cfg.ID, path, id)
 	}
 	cfg.ID = id
 	return nil, nil
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }

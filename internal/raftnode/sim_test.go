@@ -25,6 +25,7 @@ import (
 	cryptorand "crypto/rand"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -130,7 +131,7 @@ func (s *sim) start(m *simMember) {
 	}
 	m.applied, m.lastSnp = snap.Metadata.Index, snap.Metadata.Index
 	cfg := Config{ID: m.id, ElectionTicks: simElectionTicks, HeartbeatTicks: DefaultHeartbeatTicks}
-	if m.rn, err = raft.NewRawNode(raftConfig(cfg, m.st, m.applied, discardRaftLogger{})); err != nil {
+	if m.rn, err = raft.NewRawNode(raftConfig(cfg, m.st, m.applied, raftLogger{slog.New(slog.DiscardHandler)})); err != nil {
 		s.t.Fatal(err)
 	}
 	m.up, m.state = true, raft.StateFollower
@@ -611,18 +612,3 @@ func TestSimDeterministic(t *testing.T) {
 		t.Fatalf("seeds 7 and 8 gave the same run")
 	}
 }
-
-type discardRaftLogger struct{}
-
-func (discardRaftLogger) Debug(...any)              {}
-func (discardRaftLogger) Debugf(string, ...any)     {}
-func (discardRaftLogger) Error(...any)              {}
-func (discardRaftLogger) Errorf(string, ...any)     {}
-func (discardRaftLogger) Info(...any)               {}
-func (discardRaftLogger) Infof(string, ...any)      {}
-func (discardRaftLogger) Warning(...any)            {}
-func (discardRaftLogger) Warningf(string, ...any)   {}
-func (discardRaftLogger) Fatal(v ...any)            { panic(fmt.Sprint(v...)) }
-func (discardRaftLogger) Fatalf(f string, v ...any) { panic(fmt.Sprintf(f, v...)) }
-func (discardRaftLogger) Panic(v ...any)            { panic(fmt.Sprint(v...)) }
-func (discardRaftLogger) Panicf(f string, v ...any) { panic(fmt.Sprintf(f, v...)) }

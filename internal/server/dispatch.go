@@ -108,16 +108,22 @@ func (c *conn) proposeFor(r *request, e *tree.Entry) string {
 	return ""
 }
 
-// sync waits for a linearizable read barrier, then answers.
-func (c *conn) sync(r *request, path string) {
-	s := c.s
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.timeout.Load())*time.Millisecond)
+// readBarrier waits, at most d, until this member has applied every write
+// committed before the call (raft's ReadIndex, then the apply).
+func (s *Server) readBarrier(d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	idx, err := s.node.ReadIndex(ctx)
 	if err == nil {
 		err = s.node.WaitApplied(ctx, idx)
 	}
-	if err != nil {
+	return err
+}
+
+// sync waits for a linearizable read barrier, then answers.
+func (c *conn) sync(r *request, path string) {
+	s := c.s
+	if err := s.readBarrier(time.Duration(c.timeout.Load()) * time.Millisecond); err != nil {
 		c.close("sync failed: " + err.Error())
 		return
 	}

@@ -62,14 +62,7 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 		// it yet) may still hold a session whose close is already committed, and
 		// must not tell the client it is still alive. ZooKeeper's followers ask
 		// the leader (Learner.validateSession); a read barrier does the same.
-		wait := min(time.Duration(timeout)*time.Millisecond, s.proposalTimeout())
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		idx, err := s.node.ReadIndex(ctx)
-		if err == nil {
-			err = s.node.WaitApplied(ctx, idx)
-		}
-		cancel()
-		if err != nil {
+		if err := s.readBarrier(min(time.Duration(timeout)*time.Millisecond, s.proposalTimeout())); err != nil {
 			return "could not validate session " + sessionHex(sid) + " with the leader: " + err.Error(), false
 		}
 		s.mu.RLock()

@@ -1,10 +1,10 @@
 package server
 
 import (
-	"net"
 	"testing"
 	"time"
 
+	"github.com/corral-io/corral/internal/testutil/corralproc"
 	"github.com/corral-io/corral/internal/transport"
 	"github.com/corral-io/corral/proto"
 )
@@ -14,12 +14,7 @@ func testCluster(t *testing.T, faults *transport.Faults) []*Server {
 	t.Helper()
 	peers := map[uint64]string{}
 	for id := uint64(1); id <= 3; id++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		peers[id] = ln.Addr().String()
-		ln.Close()
+		peers[id] = corralproc.FreePeerAddr(t)
 	}
 	var ss []*Server
 	for id := uint64(1); id <= 3; id++ {
