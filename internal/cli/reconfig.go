@@ -186,28 +186,23 @@ func cmdConfig(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 // configDoc is the JSON form of a configuration.
 func configDoc(data []byte, st *client.Stat) map[string]any {
 	doc := map[string]any{"config": string(data), "stat": jsonStat(st)}
+	version, hasVersion, lines := parseConfig(string(data))
+	if hasVersion {
+		doc["version"] = version
+	}
 	var servers []map[string]any
-	for l := range strings.SplitSeq(string(data), "\n") {
-		key, val, ok := strings.Cut(strings.TrimSpace(l), "=")
-		if !ok {
+	for _, l := range lines {
+		id, err := strconv.ParseUint(strings.TrimPrefix(l.key, "server."), 10, 64)
+		if err != nil || !strings.HasPrefix(l.key, "server.") {
 			continue
 		}
-		if key == "version" {
-			doc["version"] = val
-			continue
-		}
-		id, err := strconv.ParseUint(strings.TrimPrefix(key, "server."), 10, 64)
-		if err != nil || !strings.HasPrefix(key, "server.") {
-			continue
-		}
-		addr, clientAddr, _ := strings.Cut(val, ";")
 		role := "participant"
-		if strings.HasSuffix(addr, ":observer") {
+		if l.observer() {
 			role = "observer"
 		}
-		srv := map[string]any{"id": id, "address": addr, "role": role}
-		if clientAddr != "" {
-			srv["client"] = clientAddr
+		srv := map[string]any{"id": id, "address": l.addr, "role": role}
+		if l.client != "" {
+			srv["client"] = l.client
 		}
 		servers = append(servers, srv)
 	}
@@ -223,13 +218,9 @@ func configDoc(data []byte, st *client.Stat) map[string]any {
 // ("odd numbers rule"). The servers warn the same way in their log, srvr and mntr.
 func evenVotersWarning(cfg []byte) string {
 	n := 0
-	for l := range strings.SplitSeq(string(cfg), "\n") {
-		key, val, ok := strings.Cut(strings.TrimSpace(l), "=")
-		if !ok || !strings.HasPrefix(key, "server.") {
-			continue
-		}
-		addr, _, _ := strings.Cut(val, ";")
-		if !strings.HasSuffix(addr, ":observer") {
+	_, _, lines := parseConfig(string(cfg))
+	for _, l := range lines {
+		if strings.HasPrefix(l.key, "server.") && !l.observer() {
 			n++
 		}
 	}
@@ -251,31 +242,47 @@ func warnEvenVoters(o *output, cfg []byte) {
 // client addresses as a connect string (ConfigUtils.getClientConfigStr). A client
 // address on the wildcard host is shown with the member's peer host.
 func clientConfigString(cfg string) string {
-	version := ""
+	version, _, lines := parseConfig(cfg)
 	var hosts []string
-	for l := range strings.SplitSeq(cfg, "\n") {
-		key, val, ok := strings.Cut(strings.TrimSpace(l), "=")
-		if !ok {
+	for _, l := range lines {
+		if l.client == "" {
 			continue
 		}
-		if key == "version" {
-			version = val
-			continue
-		}
-		addr, clientAddr, ok := strings.Cut(val, ";")
-		if !ok || clientAddr == "" {
-			continue
-		}
-		h, port, err := net.SplitHostPort(clientAddr)
+		h, port, err := net.SplitHostPort(l.client)
 		if err != nil {
 			continue
 		}
 		if h == "" || h == "0.0.0.0" || h == "::" {
-			if ph, _, ok := strings.Cut(addr, ":"); ok {
+			if ph, _, ok := strings.Cut(l.addr, ":"); ok {
 				h = ph
 			}
 		}
 		hosts = append(hosts, net.JoinHostPort(h, port))
 	}
 	return version + " " + strings.Join(hosts, ",")
+}
+
+// configLine is one key=value line of a configuration (/zookeeper/config) other
+// than its version: for server.N=peer:ports:role;client, key is "server.N", addr the
+// part before ';' and client the part after it.
+type configLine struct{ key, addr, client string }
+
+func (l configLine) observer() bool { return strings.HasSuffix(l.addr, ":observer") }
+
+// parseConfig splits a configuration into its version (hasVersion: a version line
+// was present) and its other lines.
+func parseConfig(cfg string) (version string, hasVersion bool, lines []configLine) {
+	for l := range strings.SplitSeq(cfg, "\n") {
+		key, val, ok := strings.Cut(strings.TrimSpace(l), "=")
+		if !ok {
+			continue
+		}
+		if key == "version" {
+			version, hasVersion = val, true
+			continue
+		}
+		addr, client, _ := strings.Cut(val, ";")
+		lines = append(lines, configLine{key, addr, client})
+	}
+	return version, hasVersion, lines
 }
