@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/corral-io/corral/client"
+	"github.com/corral-io/corral/internal/testutil/tcpproxy"
 )
 
 func TestAgainstServers(t *testing.T) {
@@ -499,12 +500,12 @@ func testMisc(t *testing.T, e *env) {
 
 func testContext(t *testing.T, e *env) {
 	ctx := ctxT(t)
-	px := newProxy(t, e.addr)
+	px := tcpproxy.New(t, e.addr)
 	events := make(chan client.SessionEvent, 16)
-	c := connectTo(t, px.addr(), client.WithSessionEventChannel(events))
+	c := connectTo(t, px.Addr(), client.WithSessionEventChannel(events))
 	// A call made while disconnected waits, then gives up with its context.
-	px.block(true)
-	px.cut()
+	px.Block(true)
+	px.Cut()
 	waitState(t, events, client.StateDisconnected)
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	defer cancel()
@@ -525,7 +526,7 @@ func testContext(t *testing.T, e *env) {
 		done <- err
 	}()
 	time.Sleep(200 * time.Millisecond)
-	px.block(false)
+	px.Block(false)
 	if err := <-done; err != nil {
 		t.Fatalf("create after reconnect: %v", err)
 	}
@@ -537,9 +538,9 @@ func testContext(t *testing.T, e *env) {
 
 func testReconnect(t *testing.T, e *env) {
 	ctx := ctxT(t)
-	px := newProxy(t, e.addr)
+	px := tcpproxy.New(t, e.addr)
 	events := make(chan client.SessionEvent, 16)
-	c := connectTo(t, px.addr(), client.WithSessionEventChannel(events), client.WithDigestAuth("bob", "pw"))
+	c := connectTo(t, px.Addr(), client.WithSessionEventChannel(events), client.WithDigestAuth("bob", "pw"))
 	waitState(t, events, client.StateConnected)
 	other := e.connect(t)
 	sid := c.SessionID()
@@ -551,14 +552,14 @@ func testReconnect(t *testing.T, e *env) {
 	rec, _, _ := c.AddWatch(ctx, e.root, client.WatchPersistentRecursive)
 	_, _, quiet, _ := c.GetW(ctx, e.p("eph"))
 
-	px.block(true)
-	px.cut()
+	px.Block(true)
+	px.Cut()
 	waitState(t, events, client.StateDisconnected)
 	// In-flight or not, calls now wait; changes made meanwhile must not be missed.
 	must(other.Create(ctx, e.p("new"), nil, client.Persistent))(t)
 	owner := e.connect(t, client.WithDigestAuth("bob", "pw"))
 	must(owner.Set(ctx, e.p("d"), []byte("changed"), -1))(t)
-	px.block(false)
+	px.Block(false)
 	waitState(t, events, client.StateConnected)
 	if c.SessionID() != sid {
 		t.Fatalf("new session %x after reconnect, want %x", c.SessionID(), sid)
@@ -584,7 +585,7 @@ func testReconnect(t *testing.T, e *env) {
 	}
 	// A reconnect to the same server several times in a row.
 	for i := 0; i < 3; i++ {
-		px.cut()
+		px.Cut()
 		waitState(t, events, client.StateConnected)
 		must2(c.Get(ctx, e.p("d")))(t)
 	}
@@ -592,17 +593,17 @@ func testReconnect(t *testing.T, e *env) {
 
 func testExpiryByTimeout(t *testing.T, e *env) {
 	ctx := ctxT(t)
-	px := newProxy(t, e.addr)
+	px := tcpproxy.New(t, e.addr)
 	events := make(chan client.SessionEvent, 16)
-	c := connectTo(t, px.addr(), client.WithSessionEventChannel(events), client.WithSessionTimeout(time.Second))
+	c := connectTo(t, px.Addr(), client.WithSessionEventChannel(events), client.WithSessionTimeout(time.Second))
 	if c.SessionTimeout() > 2*time.Second {
 		t.Fatalf("session timeout %v", c.SessionTimeout())
 	}
 	eph := must(c.Create(ctx, e.p("eph"), nil, client.Ephemeral))(t)
 	_, _, dw, _ := c.GetW(ctx, eph)
 	rec, _, _ := c.AddWatch(ctx, e.root, client.WatchPersistentRecursive)
-	px.block(true)
-	px.cut()
+	px.Block(true)
+	px.Cut()
 	waitState(t, events, client.StateDisconnected)
 	other := e.connect(t)
 	deadline := time.Now().Add(15 * time.Second)
@@ -616,7 +617,7 @@ func testExpiryByTimeout(t *testing.T, e *env) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	px.block(false)
+	px.Block(false)
 	waitState(t, events, client.StateExpired)
 	expectExpired(t, c, dw, rec)
 }
@@ -644,14 +645,14 @@ func expectExpired(t *testing.T, c *client.Conn, watches ...<-chan client.Event)
 
 func testExpiryByClose(t *testing.T, e *env) {
 	ctx := ctxT(t)
-	px := newProxy(t, e.addr)
+	px := tcpproxy.New(t, e.addr)
 	events := make(chan client.SessionEvent, 16)
-	c := connectTo(t, px.addr(), client.WithSessionEventChannel(events))
+	c := connectTo(t, px.Addr(), client.WithSessionEventChannel(events))
 	eph := must(c.Create(ctx, e.p("eph"), nil, client.Ephemeral))(t)
 	_, _, dw, _ := c.GetW(ctx, e.root)
 	// While c is cut off, another process takes the session over and closes it.
-	px.block(true)
-	px.cut()
+	px.Block(true)
+	px.Cut()
 	waitState(t, events, client.StateDisconnected)
 	thief := e.connect(t, client.WithSession(c.SessionID(), c.SessionPassword()))
 	if thief.SessionID() != c.SessionID() {
@@ -664,7 +665,7 @@ func testExpiryByClose(t *testing.T, e *env) {
 	if ok, _ := must2(e.connect(t).Exists(ctx, eph))(t); ok {
 		t.Fatal("ephemeral survived closeSession")
 	}
-	px.block(false)
+	px.Block(false)
 	waitState(t, events, client.StateExpired)
 	expectExpired(t, c, dw)
 	// Resuming a dead session fails.
@@ -676,9 +677,9 @@ func testExpiryByClose(t *testing.T, e *env) {
 func testHosts(t *testing.T, e *env) {
 	ctx := ctxT(t)
 	// A dead host in the list is skipped.
-	dead := newProxy(t, "127.0.0.1:1")
-	dead.block(true)
-	c := connectTo(t, dead.addr()+","+e.addr+e.root)
+	dead := tcpproxy.New(t, "127.0.0.1:1")
+	dead.Block(true)
+	c := connectTo(t, dead.Addr()+","+e.addr+e.root)
 	must(c.Create(ctx, "/x", nil, client.Persistent))(t)
 	if c.Server() != e.addr {
 		t.Fatalf("server %q", c.Server())
@@ -688,7 +689,7 @@ func testHosts(t *testing.T, e *env) {
 	}
 	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	if _, err := client.Connect(short, dead.addr()); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := client.Connect(short, dead.Addr()); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("connect to a dead host: %v", err)
 	}
 }

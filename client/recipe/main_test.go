@@ -3,16 +3,12 @@ package recipe_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/corral-io/corral/client"
-	"github.com/corral-io/corral/internal/testutil/corralproc"
-	"github.com/corral-io/corral/internal/testutil/refzk"
+	"github.com/corral-io/corral/internal/testutil/testmain"
 )
 
 // The servers every test of the package shares, started once by TestMain: a corral
@@ -26,64 +22,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	tb := &mainTB{}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		corralAddr = corralproc.Start(tb, "--tick-time", "500ms").Addr()
-	}()
-	go func() {
-		defer wg.Done()
-		refzkAddr = refzk.Start(tb, refzk.WithConfig("tickTime", "500")).Addr()
-	}()
-	wg.Wait()
-	serverAddr = corralAddr
-	code := m.Run()
-	tb.cleanup()
-	os.Exit(code)
-}
-
-// mainTB lets TestMain use the test helpers that start servers.
-type mainTB struct {
-	testing.TB
-	mu       sync.Mutex
-	cleanups []func()
-}
-
-func (*mainTB) Helper() {}
-
-func (m *mainTB) Cleanup(f func()) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.cleanups = append(m.cleanups, f)
-}
-
-func (m *mainTB) TempDir() string {
-	d, err := os.MkdirTemp("", "corral-recipe-test-")
-	if err != nil {
-		m.Fatalf("%v", err)
-	}
-	m.Cleanup(func() { os.RemoveAll(d) })
-	return d
-}
-
-func (m *mainTB) Logf(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
-
-func (m *mainTB) Fatalf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "TestMain: "+format+"\n", args...)
-	m.cleanup()
-	os.Exit(1)
-}
-
-func (m *mainTB) cleanup() {
-	m.mu.Lock()
-	fs := m.cleanups
-	m.cleanups = nil
-	m.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
+	testmain.Run(m, "corral-recipe-test-", func(s testmain.Servers) {
+		corralAddr, refzkAddr = s.Corral, s.RefZK
+		serverAddr = corralAddr
+	})
 }
 
 // forServers runs fn against corral and against the reference ZooKeeper.
@@ -146,81 +88,4 @@ func isClosed(ch <-chan struct{}) bool {
 	default:
 		return false
 	}
-}
-
-// proxy forwards TCP connections to a server, and can cut them and refuse new ones,
-// to make a client lose its connection without touching the server.
-type proxy struct {
-	ln     net.Listener
-	target string
-
-	mu      sync.Mutex
-	conns   []net.Conn
-	blocked bool
-}
-
-func newProxy(t testing.TB, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.cut() })
-	go p.accept()
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		blocked := p.blocked
-		p.mu.Unlock()
-		if blocked {
-			c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
-		go func() { io.Copy(s, c); s.Close(); c.Close() }()
-		go func() { io.Copy(c, s); s.Close(); c.Close() }()
-	}
-}
-
-// cut closes every forwarded connection.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	conns := p.conns
-	p.conns = nil
-	p.mu.Unlock()
-	for _, c := range conns {
-		c.Close()
-	}
-}
-
-// isolate cuts the client off: new connections are refused, live ones closed.
-func (p *proxy) isolate() {
-	p.mu.Lock()
-	p.blocked = true
-	p.mu.Unlock()
-	p.cut()
-}
-
-// heal lets the client connect again.
-func (p *proxy) heal() {
-	p.mu.Lock()
-	p.blocked = false
-	p.mu.Unlock()
 }

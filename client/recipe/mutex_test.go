@@ -11,6 +11,7 @@ import (
 
 	"github.com/corral-io/corral/client"
 	"github.com/corral-io/corral/client/recipe"
+	"github.com/corral-io/corral/internal/testutil/tcpproxy"
 )
 
 func TestMutex(t *testing.T) {
@@ -111,8 +112,8 @@ func testMutexClosed(t *testing.T, addr string) {
 func testMutexExpired(t *testing.T, addr string) {
 	ctx := ctxT(t)
 	path := uniq("mutex-expired")
-	px := newProxy(t, addr)
-	holderConn := connect(t, px.addr(), client.WithSessionTimeout(2*time.Second))
+	px := tcpproxy.New(t, addr)
+	holderConn := connect(t, px.Addr(), client.WithSessionTimeout(2*time.Second))
 	holder := recipe.NewMutex(holderConn, path, nil)
 	if err := holder.Lock(ctx); err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func testMutexExpired(t *testing.T, addr string) {
 	go func() { got <- waiter.Lock(ctx) }()
 	lost := holder.Lost()
 	start := time.Now()
-	px.isolate()
+	px.Isolate()
 	waitClosed(t, lost, 10*time.Second, "holder's Lost")
 	lostAfter := time.Since(start)
 	select {
@@ -138,7 +139,7 @@ func testMutexExpired(t *testing.T, addr string) {
 		t.Errorf("holder learnt of the loss (%v) after the waiter took the lock (%v)", lostAfter, gotAfter)
 	}
 	t.Logf("holder lost after %v, waiter locked after %v", lostAfter, gotAfter)
-	px.heal()
+	px.Heal()
 	deadline := time.Now().Add(10 * time.Second)
 	for holderConn.State() != client.StateExpired && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
