@@ -350,3 +350,47 @@ func TestClusterIdentity(t *testing.T) {
 		t.Fatalf("Start of an unlisted member = %v", err)
 	}
 }
+
+// Concurrent ReadIndex callers share raft reads, and each still gets an index
+// covering every write committed before its call.
+func TestReadIndexBatchesCallers(t *testing.T) {
+	c := newCluster(t, 3, nil, nil)
+	lead := c.waitLeader()
+	var f *member
+	for _, m := range c.running() {
+		if m.id != lead {
+			f = m
+			break
+		}
+	}
+	if err := c.tryPropose(lead, []byte("before"), waitTimeout); err != nil {
+		t.Fatal(err)
+	}
+	committed := c.ms[lead].n.AppliedIndex()
+	const callers = 200
+	before := f.n.reads.Load()
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			idx, err := f.n.ReadIndex(ctxT(t))
+			if err != nil {
+				t.Errorf("ReadIndex: %v", err)
+				return
+			}
+			if idx < committed {
+				t.Errorf("ReadIndex %d on a follower, below the index %d committed before the call", idx, committed)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if sent := f.n.reads.Load() - before; sent == 0 || sent > callers/4 {
+		t.Fatalf("%d callers sent %d raft reads; want them batched", callers, sent)
+	} else {
+		t.Logf("%d callers, %d raft reads", callers, sent)
+	}
+}

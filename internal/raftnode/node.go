@@ -71,6 +71,9 @@ type Node struct {
 	readMu   sync.Mutex
 	readSeq  uint64
 	readWait map[string]chan uint64
+	readNext *readBatch    // ReadIndex callers waiting for the next raft read
+	readKick chan struct{} // wakes readLoop
+	reads    atomic.Uint64 // raft reads sent (batches); for tests
 
 	tr Transport
 
@@ -124,6 +127,7 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 		snapDir:  filepath.Join(c.DataDir, "snap"),
 		notifyCh: make(chan struct{}),
 		readWait: make(map[string]chan uint64),
+		readKick: make(chan struct{}, 1),
 		readyc:   make(chan struct{}),
 		stopc:    make(chan struct{}),
 		props:    make(chan raftpb.Message, 4096),
@@ -159,6 +163,7 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 	}
 	go n.run()
 	go n.proposalLoop()
+	go n.readLoop()
 	select {
 	case <-n.readyc:
 		return n, nil
@@ -694,6 +699,12 @@ func (n *Node) mapErr(err error) error {
 // follower or learner raft forwards the request to the leader. It fails
 // with ErrNotLeader when no leader is known or the leader changes while
 // waiting (raft drops such requests silently).
+//
+// Concurrent callers share one raft read: a caller joins the batch that has
+// not been sent yet, and readLoop sends one batch at a time. Each batch is
+// sent after all its callers arrived, so the index it gets is good for every
+// one of them; a burst of syncs or of clients reattaching after a member
+// failed costs the leader a heartbeat round per batch, not per caller.
 func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 	select {
 	case <-n.done:
@@ -703,6 +714,64 @@ func (n *Node) ReadIndex(ctx context.Context) (uint64, error) {
 	if n.lead.Load() == raft.None {
 		return 0, ErrNotLeader
 	}
+	n.readMu.Lock()
+	b := n.readNext
+	if b == nil {
+		b = &readBatch{done: make(chan struct{})}
+		n.readNext = b
+	}
+	n.readMu.Unlock()
+	select {
+	case n.readKick <- struct{}{}:
+	default: // readLoop has been told already
+	}
+	select {
+	case <-b.done:
+		return b.idx, b.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-n.done:
+		return 0, ErrStopped
+	}
+}
+
+// readBatch is the callers of ReadIndex that one raft read answers.
+type readBatch struct {
+	done chan struct{} // closed once idx and err are set
+	idx  uint64
+	err  error
+}
+
+// readLoop sends the pending batch of ReadIndex callers as one raft read,
+// one batch at a time, until the node stops.
+func (n *Node) readLoop() {
+	for {
+		select {
+		case <-n.readKick:
+		case <-n.done:
+			return
+		}
+		n.readMu.Lock()
+		b := n.readNext
+		n.readNext = nil
+		n.readMu.Unlock()
+		if b == nil {
+			continue
+		}
+		// Bounded: raft drops a read it cannot forward without saying so.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*n.electionTimeout())
+		b.idx, b.err = n.readOnce(ctx)
+		cancel()
+		close(b.done)
+	}
+}
+
+// readOnce is one raft read.
+func (n *Node) readOnce(ctx context.Context) (uint64, error) {
+	if n.lead.Load() == raft.None {
+		return 0, ErrNotLeader
+	}
+	n.reads.Add(1)
 	n.readMu.Lock()
 	n.readSeq++
 	var rctx [8]byte
