@@ -87,6 +87,83 @@ func versionFlag(p *parsedArgs) (int32, error) {
 	return int32(n), nil
 }
 
+// pathVersionArgs is the path argument and -v of set and delete, checked in that order.
+func pathVersionArgs(p *parsedArgs) (string, int32, error) {
+	path, err := pathArg(p, 1, false)
+	if err != nil {
+		return "", 0, err
+	}
+	version, err := versionFlag(p)
+	if err != nil {
+		return "", 0, err
+	}
+	return path, version, nil
+}
+
+// usageOf is the usage error of the named command.
+func usageOf(name string) error { return usageError{commandIndex[name].usage()} }
+
+// readWatched runs read, or with watch its watching form readW, whose channel goes to
+// s.watch: the two forms of the reads behind get, ls and stat.
+func readWatched[T any](s *Shell, ctx context.Context, path string, watch bool,
+	read func(context.Context, string) (T, *client.Stat, error),
+	readW func(context.Context, string) (T, *client.Stat, <-chan client.Event, error),
+) (T, *client.Stat, error) {
+	if !watch {
+		return read(ctx, path)
+	}
+	v, st, ch, err := readW(ctx, path)
+	s.watch(ch)
+	return v, st, err
+}
+
+// statDoc is the --json document of a command that answers with one node's stat.
+func statDoc(path string, st *client.Stat) map[string]any {
+	return map[string]any{"path": path, "stat": jsonStat(st)}
+}
+
+// statIfAsked writes st after a command's text when it was given -s.
+func (o *output) statIfAsked(p *parsedArgs, st *client.Stat) {
+	if p.has('s') {
+		writeStat(&o.out, st)
+	}
+}
+
+// replyStat answers a write that returns the node's new stat: its stat document under
+// --json, otherwise the stat itself with -s.
+func (s *Shell) replyStat(o *output, p *parsedArgs, path string, st *client.Stat) {
+	if s.cfg.JSON {
+		o.doc = statDoc(path, st)
+		return
+	}
+	o.statIfAsked(p, st)
+}
+
+// ack sets the --json document of a command that prints nothing in zkCli's text.
+func (s *Shell) ack(o *output, doc map[string]any) {
+	if s.cfg.JSON {
+		o.doc = doc
+	}
+}
+
+// reply answers with doc under --json, otherwise with line.
+func (s *Shell) reply(o *output, doc map[string]any, line any) {
+	if s.cfg.JSON {
+		o.doc = doc
+		return
+	}
+	o.println(line)
+}
+
+// parseACL is ParseACL with its warnings written to standard error, as zkCli does.
+func (o *output) parseACL(s string) []client.ACL {
+	acl, warnings := ParseACL(s)
+	for _, w := range warnings {
+		o.eprintln(w)
+	}
+	return acl
+}
+
 func cmdLs(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	path, err := pathArg(p, 1, false)
 	if err != nil {
@@ -110,15 +187,7 @@ func cmdLs(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 		}
 		return err
 	}
-	var names []string
-	var st *client.Stat
-	if watch {
-		var ch <-chan client.Event
-		names, st, ch, err = c.ChildrenW(ctx, path)
-		s.watch(ch)
-	} else {
-		names, st, err = c.Children(ctx, path)
-	}
+	names, st, err := readWatched(s, ctx, path, watch, c.Children, c.ChildrenW)
 	if err != nil {
 		return err
 	}
@@ -132,9 +201,7 @@ func cmdLs(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 		return nil
 	}
 	o.println(javaList(names))
-	if p.has('s') {
-		writeStat(&o.out, st)
-	}
+	o.statIfAsked(p, st)
 	return nil
 }
 
@@ -150,29 +217,13 @@ func nonNil(s []string) []string {
 // skipped; any other error stops the walk and is returned with the paths so far.
 func (s *Shell) visitDFS(ctx context.Context, path string, watch bool) ([]string, error) {
 	c := conn(s)
-	var err error
-	if watch {
-		var ch <-chan client.Event
-		_, _, ch, err = c.GetW(ctx, path)
-		s.watch(ch)
-	} else {
-		_, _, err = c.Get(ctx, path)
-	}
-	if err != nil {
+	if _, _, err := readWatched(s, ctx, path, watch, c.Get, c.GetW); err != nil {
 		return nil, err
 	}
 	paths := []string{path}
 	var visit func(string) error
 	visit = func(path string) error {
-		var names []string
-		var err error
-		if watch {
-			var ch <-chan client.Event
-			names, _, ch, err = c.ChildrenW(ctx, path)
-			s.watch(ch)
-		} else {
-			names, _, err = c.Children(ctx, path)
-		}
+		names, _, err := readWatched(s, ctx, path, watch, c.Children, c.ChildrenW)
 		if errors.Is(err, client.ErrNoNode) {
 			return nil
 		}
@@ -208,20 +259,12 @@ func cmdGet(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 		return err
 	}
 	c := conn(s)
-	var data []byte
-	var st *client.Stat
-	if p.has('w') {
-		var ch <-chan client.Event
-		data, st, ch, err = c.GetW(ctx, path)
-		s.watch(ch)
-	} else {
-		data, st, err = c.Get(ctx, path)
-	}
+	data, st, err := readWatched(s, ctx, path, p.has('w'), c.Get, c.GetW)
 	if err != nil {
 		return err
 	}
 	if s.cfg.JSON {
-		doc := map[string]any{"path": path, "stat": jsonStat(st)}
+		doc := statDoc(path, st)
 		jsonData(doc, data)
 		o.doc = doc
 		return nil
@@ -236,9 +279,7 @@ func cmdGet(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	default:
 		o.println(string(data))
 	}
-	if p.has('s') {
-		writeStat(&o.out, st)
-	}
+	o.statIfAsked(p, st)
 	return nil
 }
 
@@ -248,15 +289,7 @@ func cmdStat(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 		return err
 	}
 	c := conn(s)
-	var ok bool
-	var st *client.Stat
-	if p.has('w') {
-		var ch <-chan client.Event
-		ok, st, ch, err = c.ExistsW(ctx, path)
-		s.watch(ch)
-	} else {
-		ok, st, err = c.Exists(ctx, path)
-	}
+	ok, st, err := readWatched(s, ctx, path, p.has('w'), c.Exists, c.ExistsW)
 	if err != nil {
 		return err
 	}
@@ -264,7 +297,7 @@ func cmdStat(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 		return &client.Error{Code: client.CodeOf(client.ErrNoNode), Path: path}
 	}
 	if s.cfg.JSON {
-		o.doc = map[string]any{"path": path, "stat": jsonStat(st)}
+		o.doc = statDoc(path, st)
 		return nil
 	}
 	writeStat(&o.out, st)
@@ -272,11 +305,7 @@ func cmdStat(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 }
 
 func cmdSet(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
-	path, err := pathArg(p, 1, false)
-	if err != nil {
-		return err
-	}
-	version, err := versionFlag(p)
+	path, version, err := pathVersionArgs(p)
 	if err != nil {
 		return err
 	}
@@ -284,13 +313,7 @@ func cmdSet(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	if err != nil {
 		return err
 	}
-	if s.cfg.JSON {
-		o.doc = map[string]any{"path": path, "stat": jsonStat(st)}
-		return nil
-	}
-	if p.has('s') {
-		writeStat(&o.out, st)
-	}
+	s.replyStat(o, p, path, st)
 	return nil
 }
 
@@ -347,11 +370,7 @@ func cmdCreate(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	}
 	var opts []client.CreateOption
 	if len(p.args) > 3 {
-		acl, warnings := ParseACL(p.args[3])
-		for _, w := range warnings {
-			o.eprintln(w)
-		}
-		opts = append(opts, client.WithACL(acl))
+		opts = append(opts, client.WithACL(o.parseACL(p.args[3])))
 	}
 	if hasT {
 		opts = append(opts, client.WithTTL(time.Duration(ttl)*time.Millisecond))
@@ -360,29 +379,19 @@ func cmdCreate(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	if err != nil {
 		return err
 	}
-	if s.cfg.JSON {
-		o.doc = map[string]any{"path": created, "stat": jsonStat(st)}
-		return nil
-	}
-	o.println("Created " + created)
+	s.reply(o, statDoc(created, st), "Created "+created)
 	return nil
 }
 
 func cmdDelete(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
-	path, err := pathArg(p, 1, false)
-	if err != nil {
-		return err
-	}
-	version, err := versionFlag(p)
+	path, version, err := pathVersionArgs(p)
 	if err != nil {
 		return err
 	}
 	if err := conn(s).Delete(ctx, path, version); err != nil {
 		return err
 	}
-	if s.cfg.JSON {
-		o.doc = map[string]any{"path": path, "deleted": true}
-	}
+	s.ack(o, map[string]any{"path": path, "deleted": true})
 	return nil
 }
 
@@ -444,9 +453,7 @@ func cmdDeleteAll(s *Shell, ctx context.Context, o *output, p *parsedArgs) error
 	if failed {
 		return errors.New("Failed to delete some node(s) in the subtree!")
 	}
-	if s.cfg.JSON {
-		o.doc = map[string]any{"path": path, "deleted": len(tree)}
-	}
+	s.ack(o, map[string]any{"path": path, "deleted": len(tree)})
 	return nil
 }
 
@@ -464,15 +471,15 @@ func cmdGetACL(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 		for _, a := range acl {
 			list = append(list, JSONACL{Scheme: a.ID.Scheme, ID: a.ID.ID, Perms: PermString(a.Perms)})
 		}
-		o.doc = map[string]any{"path": path, "acl": list, "stat": jsonStat(st)}
+		doc := statDoc(path, st)
+		doc["acl"] = list
+		o.doc = doc
 		return nil
 	}
 	for _, a := range acl {
 		o.println(formatACL(a))
 	}
-	if p.has('s') {
-		writeStat(&o.out, st)
-	}
+	o.statIfAsked(p, st)
 	return nil
 }
 
@@ -481,10 +488,7 @@ func cmdSetACL(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	if err != nil {
 		return err
 	}
-	acl, warnings := ParseACL(p.args[2])
-	for _, w := range warnings {
-		o.eprintln(w)
-	}
+	acl := o.parseACL(p.args[2])
 	version, err := versionFlag(p)
 	if err != nil {
 		return err
@@ -508,22 +512,14 @@ func cmdSetACL(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 		if failed != nil {
 			return failed
 		}
-		if s.cfg.JSON {
-			o.doc = map[string]any{"path": path, "paths": paths}
-		}
+		s.ack(o, map[string]any{"path": path, "paths": paths})
 		return nil
 	}
 	st, err := c.SetACL(ctx, path, acl, version)
 	if err != nil {
 		return err
 	}
-	if s.cfg.JSON {
-		o.doc = map[string]any{"path": path, "stat": jsonStat(st)}
-		return nil
-	}
-	if p.has('s') {
-		writeStat(&o.out, st)
-	}
+	s.replyStat(o, p, path, st)
 	return nil
 }
 
@@ -535,9 +531,7 @@ func cmdAddAuth(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	if err := conn(s).AddAuth(ctx, p.args[1], auth); err != nil {
 		return err
 	}
-	if s.cfg.JSON {
-		o.doc = map[string]any{"scheme": p.args[1], "ok": true}
-	}
+	s.ack(o, map[string]any{"scheme": p.args[1], "ok": true})
 	return nil
 }
 
@@ -549,11 +543,7 @@ func cmdSync(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	if err := conn(s).Sync(ctx, path); err != nil {
 		return err
 	}
-	if s.cfg.JSON {
-		o.doc = map[string]any{"path": path, "synced": true}
-		return nil
-	}
-	o.println("Sync is OK")
+	s.reply(o, map[string]any{"path": path, "synced": true}, "Sync is OK")
 	return nil
 }
 
@@ -590,11 +580,7 @@ func cmdGetEphemerals(s *Shell, ctx context.Context, o *output, p *parsedArgs) e
 		return err
 	}
 	sort.Strings(paths)
-	if s.cfg.JSON {
-		o.doc = map[string]any{"path": prefix, "ephemerals": nonNil(paths)}
-		return nil
-	}
-	o.println(javaList(paths))
+	s.reply(o, map[string]any{"path": prefix, "ephemerals": nonNil(paths)}, javaList(paths))
 	return nil
 }
 
@@ -607,17 +593,13 @@ func cmdGetAllChildrenNumber(s *Shell, ctx context.Context, o *output, p *parsed
 	if err != nil {
 		return err
 	}
-	if s.cfg.JSON {
-		o.doc = map[string]any{"path": path, "count": n}
-		return nil
-	}
-	o.println(n)
+	s.reply(o, map[string]any{"path": path, "count": n}, n)
 	return nil
 }
 
 func cmdAddWatch(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	if len(p.args) != 2 {
-		return usageError{commandIndex["addWatch"].usage()}
+		return usageOf("addWatch")
 	}
 	mode, modeName := client.WatchPersistentRecursive, "PERSISTENT_RECURSIVE"
 	if v, ok := p.value('m'); ok {
@@ -626,7 +608,7 @@ func cmdAddWatch(s *Shell, ctx context.Context, o *output, p *parsedArgs) error 
 			mode, modeName = client.WatchPersistent, "PERSISTENT"
 		case "PERSISTENT_RECURSIVE":
 		default:
-			return usageError{commandIndex["addWatch"].usage()}
+			return usageOf("addWatch")
 		}
 	}
 	path, err := pathArg(p, 1, false)
@@ -641,9 +623,7 @@ func cmdAddWatch(s *Shell, ctx context.Context, o *output, p *parsedArgs) error 
 	s.persistent[path] = append(s.persistent[path], remove)
 	s.mu.Unlock()
 	s.watch(ch)
-	if s.cfg.JSON {
-		o.doc = map[string]any{"path": path, "mode": modeName}
-	}
+	s.ack(o, map[string]any{"path": path, "mode": modeName})
 	return nil
 }
 
@@ -667,17 +647,13 @@ func cmdRemoveWatches(s *Shell, ctx context.Context, o *output, p *parsedArgs) e
 		delete(s.persistent, path)
 		s.mu.Unlock()
 	}
-	if s.cfg.JSON {
-		o.doc = map[string]any{"path": path, "removed": typName}
-	}
+	s.ack(o, map[string]any{"path": path, "removed": typName})
 	return nil
 }
 
 func cmdClose(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	s.closeConn()
-	if s.cfg.JSON {
-		o.doc = map[string]any{"closed": true}
-	}
+	s.ack(o, map[string]any{"closed": true})
 	return nil
 }
 
@@ -729,15 +705,13 @@ func cmdHistory(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 		}
 		o.printf("%d - %s\n", i, s.history[i])
 	}
-	if s.cfg.JSON {
-		o.doc = map[string]any{"history": list}
-	}
+	s.ack(o, map[string]any{"history": list})
 	return nil
 }
 
 func cmdRedo(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	if len(p.args) < 2 {
-		return usageError{commandIndex["redo"].usage()}
+		return usageOf("redo")
 	}
 	i, err := strconv.ParseInt(p.args[1], 0, 32)
 	if err != nil || int(i) >= s.count || i < 0 {
@@ -755,21 +729,15 @@ func cmdRedo(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 func cmdPrintWatches(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	if len(p.args) == 1 {
 		on := s.printWatches.Load()
-		if s.cfg.JSON {
-			o.doc = map[string]any{"printwatches": on}
-			return nil
-		}
+		state := "off"
 		if on {
-			o.println("printwatches is on")
-		} else {
-			o.println("printwatches is off")
+			state = "on"
 		}
+		s.reply(o, map[string]any{"printwatches": on}, "printwatches is "+state)
 		return nil
 	}
 	s.printWatches.Store(p.args[1] == "on")
-	if s.cfg.JSON {
-		o.doc = map[string]any{"printwatches": p.args[1] == "on"}
-	}
+	s.ack(o, map[string]any{"printwatches": p.args[1] == "on"})
 	return nil
 }
 
@@ -778,10 +746,6 @@ func cmdVersion(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	if v == "" {
 		v = "unknown"
 	}
-	if s.cfg.JSON {
-		o.doc = map[string]any{"version": v}
-		return nil
-	}
-	o.println("corral cli version: " + v)
+	s.reply(o, map[string]any{"version": v}, "corral cli version: "+v)
 	return nil
 }

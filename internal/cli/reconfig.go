@@ -105,9 +105,7 @@ func cmdReconfig(s *Shell, ctx context.Context, o *output, p *parsedArgs) error 
 	warnEvenVoters(o, data)
 	o.println("Committed new configuration:")
 	o.println(string(data))
-	if p.has('s') {
-		writeStat(&o.out, st)
-	}
+	o.statIfAsked(p, st)
 	return nil
 }
 
@@ -177,9 +175,7 @@ func cmdConfig(s *Shell, ctx context.Context, o *output, p *parsedArgs) error {
 	} else {
 		o.println(string(data))
 	}
-	if p.has('s') {
-		writeStat(&o.out, st)
-	}
+	o.statIfAsked(p, st)
 	return nil
 }
 
