@@ -120,6 +120,7 @@ func runServer(c config.Server, log *slog.Logger) error {
 			c.PeerAddr = peerMap[c.ID]
 		}
 	}
+	shareHostCPUs(peers, log)
 	restoreGC := startupGC()
 	srv, err := server.New(server.Config{
 		Peers:                  peerMap,

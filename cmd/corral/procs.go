@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/corral-io/corral/internal/config"
+)
+
+// Members of one cluster that run on one host (a test or development cluster on a
+// laptop, a benchmark on loopback) compete for its CPUs. Each Go process would
+// otherwise run with GOMAXPROCS = all of them, and with more runnable threads than
+// cores every raft round trip between the members turns into futex wake-ups and
+// context switches between processes: on a 2-core machine with three members that
+// costs about a quarter of session-churn throughput (measured with
+// `corral bench --workload session-churn`, three members on loopback). So, unless
+// GOMAXPROCS is set in the environment, a member that finds k members of its
+// cluster on this host (itself included) runs with GOMAXPROCS = NumCPU / k, at least 1.
+// A member on a host of its own is not affected.
+
+// splitProcs returns the GOMAXPROCS for a member that shares a host of cpus CPUs
+// with local-1 other members of its cluster.
+func splitProcs(cpus, local int) int {
+	if local <= 1 {
+		return cpus
+	}
+	return max(1, cpus/local)
+}
+
+// localMembers counts the peers whose address is on this host: a loopback address,
+// or an address of one of its interfaces. Host names are resolved, each within a
+// short timeout; one that does not resolve counts as elsewhere.
+func localMembers(peers []config.Peer) int {
+	own := map[string]bool{}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				own[ipn.IP.String()] = true
+			}
+		}
+	}
+	n := 0
+	for _, p := range peers {
+		host, _, err := net.SplitHostPort(p.Addr)
+		if err != nil {
+			continue
+		}
+		if isLocalHost(host, own) {
+			n++
+		}
+	}
+	return n
+}
+
+func isLocalHost(host string, own map[string]bool) bool {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback() || own[ip.String()]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil || len(ips) == 0 {
+		return false
+	}
+	for _, ip := range ips {
+		if !ip.IP.IsLoopback() && !own[ip.IP.String()] {
+			return false
+		}
+	}
+	return true
+}
+
+// shareHostCPUs lowers GOMAXPROCS when other members of the cluster run on this host
+// (see above). An operator's GOMAXPROCS setting always stands.
+func shareHostCPUs(peers []config.Peer, log *slog.Logger) {
+	if _, set := os.LookupEnv("GOMAXPROCS"); set || len(peers) < 2 {
+		return
+	}
+	local := localMembers(peers)
+	cpus := runtime.GOMAXPROCS(0)
+	if n := splitProcs(cpus, local); n < cpus {
+		runtime.GOMAXPROCS(n)
+		log.Info("members of this cluster share this host: dividing its CPUs among them (set GOMAXPROCS to override)",
+			"local_members", local, "cpus", cpus, "gomaxprocs", n)
+	}
+}
