@@ -324,7 +324,7 @@ func (b *zkBench) createSeq(ctx context.Context, res *Result) error {
 func (b *zkBench) sessionChurn(ctx context.Context, res *Result) error {
 	res.Unit, res.Inflight = "sessions", 1
 	res.Note = "latency is connect latency (TCP connect + session handshake); extra 'session' is the whole open/create/close cycle, " +
-		"'tcp' the TCP connect, 'handshake' the session handshake (createSession commit), 'create' the ephemeral create, 'close' the closeSession"
+		"'tcp' the TCP connect, 'handshake' the session handshake (ConnectRequest to ConnectResponse), 'create' the ephemeral create, 'close' the closeSession"
 	m := newMeter(ctx, b.cfg, res.Workload)
 	recs := make([]*recorder, b.cfg.Sessions)
 	var wg sync.WaitGroup

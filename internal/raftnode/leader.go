@@ -53,6 +53,40 @@ func (n *Node) leaderChanged() <-chan struct{} {
 	return n.leaderCh
 }
 
+// ContactWithin reports whether, within d, this member has heard from the members it
+// needs to commit: a follower or learner from its leader, the leader from a quorum of
+// the voters (itself counted; both quorums during a joint change). A member that is
+// alone has. It is a hint that a proposal made now will most likely commit (a
+// member that is cut off stops hearing at once, long before raft's election
+// timeout says so), not a guarantee.
+func (n *Node) ContactWithin(d time.Duration) bool {
+	lead := n.lead.Load()
+	if lead == 0 {
+		return false
+	}
+	since := time.Now().UnixNano() - int64(d)
+	if lead != n.cfg.ID {
+		return lead < uint64(len(n.heardAt)) && n.heardAt[lead].Load() >= since
+	}
+	m := n.members.Load()
+	if m == nil {
+		return false
+	}
+	return n.quorumHeard(m.Voters, since) && (len(m.VotersOutgoing) == 0 || n.quorumHeard(m.VotersOutgoing, since))
+}
+
+// quorumHeard reports whether a majority of voters (this member counting as heard)
+// sent a message after since (unix ns).
+func (n *Node) quorumHeard(voters []uint64, since int64) bool {
+	heard := 0
+	for _, id := range voters {
+		if id == n.cfg.ID || (id < uint64(len(n.heardAt)) && n.heardAt[id].Load() >= since) {
+			heard++
+		}
+	}
+	return heard > len(voters)/2
+}
+
 // ID returns this member's id.
 func (n *Node) ID() uint64 { return n.cfg.ID }
 

@@ -64,7 +64,8 @@ type Node struct {
 	applied  atomic.Uint64
 	saves    atomic.Uint64 // WAL Saves that carried entries (group commits); for tests and benchmarks
 	leader   atomic.Bool
-	lead     atomic.Uint64 // known leader id, 0 if none
+	lead     atomic.Uint64     // known leader id, 0 if none
+	heardAt  [256]atomic.Int64 // member id -> when its last message arrived (unix ns); see ContactWithin
 	notifyMu sync.Mutex
 	notifyCh chan struct{} // closed and replaced whenever applied advances
 
@@ -855,6 +856,9 @@ func (n *Node) IsLeader() bool { return n.leader.Load() }
 // Step hands a raft message received from another member to raft. It is the
 // entry point for a Transport's receiving side.
 func (n *Node) Step(ctx context.Context, m raftpb.Message) error {
+	if m.From < uint64(len(n.heardAt)) {
+		n.heardAt[m.From].Store(time.Now().UnixNano())
+	}
 	return n.mapErr(n.rn.Step(ctx, m))
 }
 

@@ -33,6 +33,9 @@ type request struct {
 	frame []byte // the encoded reply, once done
 	// closeAfter closes the connection once the reply is written.
 	closeAfter bool
+	// silent marks the session's own createSession entry (see handshake): it holds
+	// the FIFO until committed but has no reply, and took no slot.
+	silent bool
 }
 
 // conn is one client connection. Replies leave in the order requests came in; watch
@@ -327,7 +330,11 @@ func (c *conn) enqueue(r *request) {
 
 // notePendingLocked records the high-water mark of requests in flight.
 func (c *conn) notePendingLocked() {
-	if n := len(c.pending); n > c.maxPending {
+	n := len(c.pending)
+	if n > 0 && c.pending[0].silent {
+		n-- // the session's own createSession, not a client request
+	}
+	if n > c.maxPending {
 		c.maxPending = n
 	}
 }
@@ -344,6 +351,14 @@ func (c *conn) completeLocked(r *request, frame []byte) {
 
 // completeWrite answers a write from its apply result (mu held for writing).
 func (c *conn) completeWrite(r *request, zxid int64, res tree.Result) {
+	if r.silent {
+		if res.Err != proto.ErrOK {
+			c.close("could not create session: " + res.Err.String())
+			return
+		}
+		c.completeLocked(r, nil)
+		return
+	}
 	code := res.Err
 	if _, ok := res.Resp.(*proto.MultiResponse); ok && r.op == proto.OpMulti {
 		// The reference answers a failed multi with err 0 in the header; the
@@ -379,9 +394,11 @@ func (c *conn) drainLocked() {
 		if r.frame != nil {
 			c.queueLocked(r.frame)
 		}
-		select {
-		case <-c.slots:
-		default:
+		if !r.silent {
+			select {
+			case <-c.slots:
+			default:
+			}
 		}
 		if r.closeAfter {
 			c.flushThen = true

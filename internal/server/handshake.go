@@ -40,21 +40,38 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 	}
 	timeout := s.negotiateTimeout(req.TimeOut)
 	sid, passwd := req.SessionID, req.Passwd
+	var created *request
 	if sid == 0 {
 		sid = s.newSessionID()
 		passwd = make([]byte, 16)
 		rand.Read(passwd)
-		// Bounded by the proposal timeout: a proposal lost to a leader change must not
-		// keep the client waiting for a whole session timeout.
-		wait := min(time.Duration(timeout)*time.Millisecond, s.proposalTimeout())
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		res, err := s.proposeWait(ctx, &tree.Entry{Kind: tree.KindCreateSession, SessionID: sid, Timeout: timeout, Passwd: passwd})
-		cancel()
-		if err != nil {
-			return "could not create session: " + err.Error(), false
-		}
-		if res.Err != proto.ErrOK {
-			return "could not create session: " + res.Err.String(), false
+		if s.cfg.EarlyConnectWindow > 0 && s.node.ContactWithin(s.cfg.EarlyConnectWindow) {
+			// The createSession entry is proposed now and the ConnectResponse sent
+			// at once, without waiting for the commit: the session's requests queue
+			// behind the entry in this connection's FIFO and their entries follow it
+			// in the log (a write from a session not yet created fails SESSIONEXPIRED
+			// at apply), so nothing the client sees can get ahead of its session's
+			// creation. A client that opens a session, creates an ephemeral and
+			// closes waits for two commits rather than three. Only while this member
+			// hears from its leader (or quorum) continuously, as under load: right
+			// after a partition the entry could be lost with the session's first
+			// requests, where waiting lets the client retry elsewhere unharmed. If
+			// it is lost anyway, the watchdog closes the connection as for any stuck
+			// write, and the client learns on reconnecting that the session expired.
+			created = &request{xid: 0, op: proto.OpCreateSession, kind: kindWrite, start: time.Now(), silent: true}
+		} else {
+			// Bounded by the proposal timeout: a proposal lost to a leader change
+			// must not keep the client waiting for a whole session timeout.
+			wait := min(time.Duration(timeout)*time.Millisecond, s.proposalTimeout())
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			res, err := s.proposeWait(ctx, &tree.Entry{Kind: tree.KindCreateSession, SessionID: sid, Timeout: timeout, Passwd: passwd})
+			cancel()
+			if err != nil {
+				return "could not create session: " + err.Error(), false
+			}
+			if res.Err != proto.ErrOK {
+				return "could not create session: " + res.Err.String(), false
+			}
 		}
 	} else {
 		// Validate against the committed state, not only what this member has
@@ -68,6 +85,18 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 		s.mu.RLock()
 		si, ok := s.tree.Session(sid)
 		s.mu.RUnlock()
+		if wait := creationWait(sid, time.Now()); !ok && wait > 0 {
+			// The ConnectResponse of a new session may leave before its
+			// createSession entry commits (see above): a client that lost that
+			// connection at once may be here before the entry. Wait for it a little.
+			ctx, cancel := context.WithTimeout(context.Background(), wait)
+			if s.awaitSession(ctx, sid) {
+				s.mu.RLock()
+				si, ok = s.tree.Session(sid)
+				s.mu.RUnlock()
+			}
+			cancel()
+		}
 		if !ok || !bytes.Equal(si.Passwd, passwd) {
 			// ZooKeeper's answer to an expired or unknown session: timeout 0.
 			c.mu.Lock()
@@ -97,6 +126,13 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 	c.mu.Lock()
 	c.queueLocked(connectFrame(&proto.ConnectResponse{TimeOut: timeout, SessionID: sid, Passwd: passwd, OldClient: req.OldClient}))
 	c.mu.Unlock()
+	if created != nil {
+		c.enqueue(created)
+		if err := s.propose(context.Background(), &tree.Entry{Kind: tree.KindCreateSession, SessionID: sid, Timeout: timeout, Passwd: passwd},
+			waiter{c: c, req: created}); err != nil {
+			return "could not create session: " + err.Error(), false
+		}
+	}
 	return "", false
 }
 
@@ -120,12 +156,77 @@ func (s *Server) negotiateTimeout(req int32) int32 {
 	return int32(t / time.Millisecond)
 }
 
-// newSessionID returns a session id not used before by this member.
+// Session ids: the creating member's id in the high byte (as ZooKeeper's), then the
+// creation time in milliseconds (40 bits, wrapping every 34 years), then a count
+// within the millisecond (16 bits). The time lets any member tell a session created
+// moments ago, whose createSession entry may still be on its way to commit, from one
+// that is gone (see creationWait).
+const (
+	sidTimeBits  = 40
+	sidCountBits = 16
+	sidTimeMask  = 1<<sidTimeBits - 1
+)
+
+func sessionIDAt(member uint64, now time.Time) int64 {
+	t := uint64(now.UnixMilli()) & sidTimeMask
+	return int64(member<<56 | t<<sidCountBits)
+}
+
+// newSessionID returns a session id not used before by this member: never below the
+// id of the current millisecond, and always above the last one handed out.
 func (s *Server) newSessionID() int64 {
 	for {
-		id := s.nextSID.Add(1)
+		old := s.nextSID.Load()
+		id := max(sessionIDAt(s.cfg.ID, time.Now()), old+1)
+		if !s.nextSID.CompareAndSwap(old, id) {
+			continue
+		}
 		if id != proto.ContainerOwner && id != 0 {
 			return id
+		}
+	}
+}
+
+// newSessionGrace is how long after its creation (by the clock of the member that
+// created it, as far as this one's agrees) a session's createSession entry may still
+// be on its way to commit: a member that does not know a session that young waits
+// for it, until then, before it calls the session expired. Commits take
+// milliseconds; the creating member only answers a session early while it is in
+// steady contact with its leader.
+const newSessionGrace = time.Second
+
+// creationWait returns how long a member that does not know session sid should still
+// wait for its creation: what is left of newSessionGrace since the time in the id. A
+// time ahead of this member's clock (clocks apart) gets the whole grace; one more than
+// a few seconds ahead is not a time of this scheme and gets none.
+func creationWait(sid int64, now time.Time) time.Duration {
+	created := uint64(sid) >> sidCountBits & sidTimeMask
+	age := int64((uint64(now.UnixMilli()) - created) & sidTimeMask) // ms, modulo 2^40
+	if age > sidTimeMask/2 {
+		age -= sidTimeMask + 1 // created "in the future"
+	}
+	switch {
+	case age < -10_000:
+		return 0
+	case age < 0:
+		return newSessionGrace
+	}
+	return max(0, newSessionGrace-time.Duration(age)*time.Millisecond)
+}
+
+// awaitSession waits, until ctx ends, for the session to appear in this member's
+// applied state, and reports whether it did.
+func (s *Server) awaitSession(ctx context.Context, sid int64) bool {
+	for {
+		applied := s.node.AppliedIndex()
+		s.mu.RLock()
+		_, ok := s.tree.Session(sid)
+		s.mu.RUnlock()
+		if ok {
+			return true
+		}
+		if s.node.WaitApplied(ctx, applied+1) != nil {
+			return false
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // testCluster starts three in-process members on loopback that share faults.
-func testCluster(t *testing.T, faults *transport.Faults) []*Server {
+func testCluster(t *testing.T, faults *transport.Faults, mods ...func(*Config)) []*Server {
 	t.Helper()
 	peers := map[uint64]string{}
 	for id := uint64(1); id <= 3; id++ {
@@ -23,6 +23,9 @@ func testCluster(t *testing.T, faults *transport.Faults) []*Server {
 			c.Peers = peers
 			c.PeerAddr = peers[id]
 			c.PeerFaults = faults
+			for _, m := range mods {
+				m(c)
+			}
 		}))
 	}
 	waitUntil(t, "a leader known to every member", func() bool {

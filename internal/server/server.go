@@ -67,12 +67,20 @@ type Config struct {
 	ReconfigDisabled bool
 	// PeerFaults injects network faults between members (tests only).
 	PeerFaults *transport.Faults
+	// EarlyConnectWindow: a new session's ConnectResponse is sent before its
+	// createSession entry commits only if this member heard from its leader (the
+	// leader: from a quorum) this recently; otherwise it waits for the commit.
+	// 0 means 25ms; a negative value always waits (tests).
+	EarlyConnectWindow time.Duration
 	// ConfDump renders the conf four-letter word's output (nil: a minimal one).
 	ConfDump func() string
 	Logger   *slog.Logger
 }
 
 func (c *Config) setDefaults() {
+	if c.EarlyConnectWindow == 0 {
+		c.EarlyConnectWindow = 25 * time.Millisecond
+	}
 	if c.ID == 0 {
 		c.ID = 1
 	}
@@ -181,7 +189,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.sessions = newSessionTracker()
 	s.metrics = newMetrics(s)
-	s.nextSID.Store(initialSessionID(cfg.ID, time.Now()))
+	s.nextSID.Store(sessionIDAt(cfg.ID, time.Now()))
 	start := time.Now()
 	node, err := raftnode.Start(raftnode.Config{
 		ID:              cfg.ID,
@@ -345,10 +353,3 @@ func (s *Server) proposeWait(ctx context.Context, e *tree.Entry) (tree.Result, e
 }
 
 var errStopping = errors.New("server stopping")
-
-// initialSessionID is ZooKeeper's scheme: the member id in the high byte, the start
-// time in milliseconds below it; ids then count up from there.
-func initialSessionID(id uint64, now time.Time) int64 {
-	t := uint64(now.UnixMilli())
-	return int64(((t << 24) >> 8) | (id << 56))
-}

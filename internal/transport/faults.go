@@ -12,9 +12,10 @@ import (
 // not usable; call NewFaults. A nil *Faults injects nothing.
 type Faults struct {
 	mu      sync.Mutex
-	cut     map[[2]uint64]bool // directed pairs whose traffic is dropped
-	isoIn   map[uint64]bool    // all traffic to these members is dropped
-	isoOut  map[uint64]bool    // all traffic from these members is dropped
+	cut     map[[2]uint64]bool          // directed pairs whose traffic is dropped
+	slow    map[[2]uint64]time.Duration // directed pairs whose traffic is held longer
+	isoIn   map[uint64]bool             // all traffic to these members is dropped
+	isoOut  map[uint64]bool             // all traffic from these members is dropped
 	drop    float64
 	delay   time.Duration
 	jitter  time.Duration
@@ -26,6 +27,7 @@ type Faults struct {
 func NewFaults() *Faults {
 	return &Faults{
 		cut:    make(map[[2]uint64]bool),
+		slow:   make(map[[2]uint64]time.Duration),
 		isoIn:  make(map[uint64]bool),
 		isoOut: make(map[uint64]bool),
 		rng:    rand.New(rand.NewPCG(1, 2)),
@@ -89,6 +91,13 @@ func (f *Faults) SetDelay(d, jitter time.Duration) {
 	f.delay, f.jitter = d, jitter
 }
 
+// DelayOneWay delays the traffic from a to b by d, on top of SetDelay's.
+func (f *Faults) DelayOneWay(a, b uint64, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.slow[[2]uint64{a, b}] = d
+}
+
 // Heal removes every fault.
 func (f *Faults) Heal() {
 	f.mu.Lock()
@@ -96,6 +105,7 @@ func (f *Faults) Heal() {
 	clear(f.cut)
 	clear(f.isoIn)
 	clear(f.isoOut)
+	clear(f.slow)
 	f.drop, f.delay, f.jitter = 0, 0, 0
 }
 
@@ -118,7 +128,7 @@ func (f *Faults) decide(from, to uint64) (pass bool, delay time.Duration) {
 		f.dropped++
 		return false, 0
 	}
-	delay = f.delay
+	delay = f.delay + f.slow[[2]uint64{from, to}]
 	if f.jitter > 0 {
 		delay += time.Duration(f.rng.Int64N(int64(f.jitter)))
 	}
