@@ -33,6 +33,18 @@ const (
 // log instead of receiving a whole snapshot. A variable for tests.
 var catchUpEntries uint64 = 5000
 
+// Raft's in-memory log holds every entry since the last compaction, so counting
+// entries alone does not bound it: a client writing 1 MB values would have a member
+// hold gigabytes before SnapshotCount entries are reached. So a snapshot is also
+// taken once snapshotBytes of entry data (or, for a large tree, as much as the last
+// snapshot file) have been applied since the last one, and the tail kept behind a
+// snapshot for catch-up is at most catchUpBytes as well as catchUpEntries. Variables
+// for tests.
+var (
+	snapshotBytes uint64 = 128 << 20
+	catchUpBytes  uint64 = 64 << 20
+)
+
 // Sentinel errors returned by the Node.
 var (
 	// ErrEntryTooLarge is returned by Propose for data longer than Config.MaxEntryBytes.
@@ -68,7 +80,7 @@ type Config struct {
 	TickInterval   time.Duration // raft logical clock tick; default 100ms
 	ElectionTicks  int           // ticks without a leader before an election; default 10
 	HeartbeatTicks int           // ticks between leader heartbeats; default 1
-	SnapshotCount  uint64        // applied entries between snapshots; default 100000
+	SnapshotCount  uint64        // applied entries between snapshots (also taken by bytes: snapshotBytes); default 100000
 	// SnapshotRetain is the number of snapshot files kept; default 3. Older
 	// snapshots and the WAL segments only they need are deleted.
 	SnapshotRetain int

@@ -129,7 +129,7 @@ func (n *Node) installSnapshot(s raftpb.Snapshot, si snapInfo) bool {
 		return n.fatal("restoring the state machine from a received snapshot", err)
 	}
 	n.confState = md.ConfState
-	n.snapIndex, n.snapAttempt = md.Index, md.Index
+	n.snapIndex, n.snapAttempt, n.snapAttemptBytes = md.Index, md.Index, n.appliedBytes
 	n.appliedTerm = md.Term
 	for id, addr := range si.addrs {
 		n.book[id] = addr

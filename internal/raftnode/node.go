@@ -61,6 +61,10 @@ type Node struct {
 	campaigned    bool
 	readySignaled bool
 
+	// Also owned by the loop: bytes of entry data applied, in all and at the last
+	// snapshot attempt, and the size of the newest snapshot file (see maybeSnapshot).
+	appliedBytes, snapAttemptBytes, snapSize uint64
+
 	applied  atomic.Uint64
 	saves    atomic.Uint64 // WAL Saves that carried entries (group commits); for tests and benchmarks
 	leader   atomic.Bool
@@ -527,6 +531,7 @@ func (n *Node) applyEntries(ents []raftpb.Entry) {
 		if e.Index <= n.applied.Load() {
 			continue // already in the restored snapshot
 		}
+		n.appliedBytes += uint64(len(e.Data))
 		switch e.Type {
 		case raftpb.EntryNormal:
 			if len(e.Data) == 0 {

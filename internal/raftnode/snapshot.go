@@ -412,7 +412,11 @@ func syncDir(dir string) error {
 // after a fatal WAL error.
 func (n *Node) maybeSnapshot() bool {
 	n.maybeCompactAlone()
-	if n.bg.done != nil || n.applied.Load()-n.snapAttempt < n.cfg.SnapshotCount {
+	if n.bg.done != nil {
+		return true
+	}
+	if n.applied.Load()-n.snapAttempt < n.cfg.SnapshotCount &&
+		n.appliedBytes-n.snapAttemptBytes < max(snapshotBytes, n.snapSize) {
 		return true
 	}
 	n.startSnapshot()

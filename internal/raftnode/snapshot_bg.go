@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
@@ -38,8 +39,9 @@ type bgSnapshot struct {
 // snapResult is how a background snapshot ended.
 type snapResult struct {
 	index    uint64
-	recorded bool  // the file is written and recorded in the WAL
-	fatal    error // the WAL record failed: memory may be ahead of disk
+	recorded bool   // the file is written and recorded in the WAL
+	size     uint64 // of the file, when recorded
+	fatal    error  // the WAL record failed: memory may be ahead of disk
 }
 
 var errSnapshotAborted = errors.New("raftnode: snapshot aborted: node stopping")
@@ -80,6 +82,7 @@ func (failWriter) Write([]byte) (int, error) { return 0, errSnapshotAborted }
 func (n *Node) startSnapshot() {
 	applied := n.applied.Load()
 	n.snapAttempt = applied
+	n.snapAttemptBytes = n.appliedBytes
 	term, cs, meta := n.appliedTerm, n.confState, n.snapMeta()
 	t0 := time.Now()
 	var write func(io.Writer) error
@@ -134,9 +137,9 @@ func (n *Node) writeSnapshot(index, term uint64, cs raftpb.ConfState, meta snapM
 	if _, err := n.ms.CreateSnapshot(index, &cs, []byte(name)); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
 		n.lg.Error("raft storage CreateSnapshot failed", "index", index, "err", err)
 	}
-	if index > catchUpEntries {
-		if err := n.ms.Compact(index - catchUpEntries); err != nil && !errors.Is(err, raft.ErrCompacted) {
-			n.lg.Error("raft storage Compact failed", "index", index-catchUpEntries, "err", err)
+	if to := n.catchUpStart(index); to > 0 {
+		if err := n.ms.Compact(to); err != nil && !errors.Is(err, raft.ErrCompacted) {
+			n.lg.Error("raft storage Compact failed", "index", to, "err", err)
 		}
 	}
 	n.lg.Info("snapshot saved", "file", name, "index", index, "term", term, "bytes", size,
@@ -144,7 +147,34 @@ func (n *Node) writeSnapshot(index, term uint64, cs raftpb.ConfState, meta snapM
 	if err := n.purge(); err != nil {
 		n.lg.Error("purging old snapshots and WAL segments failed", "err", err)
 	}
-	return snapResult{index: index, recorded: true}
+	return snapResult{index: index, recorded: true, size: uint64(size)}
+}
+
+// catchUpStart returns the index to compact raft's in-memory log to behind a
+// snapshot at index: it keeps at most catchUpEntries entries and catchUpBytes of
+// entry data after it (0: nothing to compact).
+func (n *Node) catchUpStart(index uint64) uint64 {
+	to := uint64(0)
+	if index > catchUpEntries {
+		to = index - catchUpEntries
+	}
+	first, err := n.ms.FirstIndex()
+	if err != nil || index < first {
+		return to
+	}
+	lo := max(first, to+1)
+	ents, err := n.ms.Entries(lo, index+1, math.MaxUint64)
+	if err != nil {
+		return to
+	}
+	var kept uint64
+	for i := len(ents) - 1; i >= 0; i-- {
+		kept += uint64(len(ents[i].Data))
+		if kept > catchUpBytes {
+			return ents[i].Index
+		}
+	}
+	return to
 }
 
 // snapshotDone takes in the outcome of a background snapshot (loop goroutine). It
@@ -156,6 +186,7 @@ func (n *Node) snapshotDone(r snapResult) bool {
 	}
 	if r.recorded && r.index > n.snapIndex {
 		n.snapIndex = r.index
+		n.snapSize = r.size
 	}
 	// Entries applied while it was written may already call for the next one.
 	return n.maybeSnapshot()
@@ -184,6 +215,7 @@ func (n *Node) finishSnapshot() {
 		n.bg.done = nil
 		if r.recorded && r.index > n.snapIndex {
 			n.snapIndex = r.index
+			n.snapSize = r.size
 		}
 	}
 }
@@ -213,5 +245,6 @@ func (n *Node) snapshotOnStop() {
 	}
 	if r.recorded && r.index > n.snapIndex {
 		n.snapIndex = r.index
+		n.snapSize = r.size
 	}
 }
