@@ -143,6 +143,7 @@ func runServer(c config.Server, log *slog.Logger) error {
 		MaxBuffer:              c.MaxBuffer,
 		MaxOutstanding:         c.MaxOutstanding,
 		MaxSendQueueBytes:      c.MaxSendQueueBytes,
+		MaxInflightBytes:       c.MaxInflightBytes,
 		ContainerCheckInterval: c.ContainerCheckInterval,
 		ContainerMaxPerMinute:  c.ContainerMaxPerMinute,
 		ContainerMaxNeverUsed:  c.ContainerMaxNeverUsed,

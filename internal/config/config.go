@@ -49,6 +49,9 @@ type Server struct {
 	// MaxSendQueueBytes is how many unsent reply and event bytes a connection
 	// may accumulate before it is disconnected.
 	MaxSendQueueBytes int
+	// MaxInflightBytes bounds the bytes of requests read and not yet answered,
+	// across all connections; past it, sockets are not read until replies go out.
+	MaxInflightBytes int
 	// ContainerCheckInterval is how often empty containers and expired TTL
 	// nodes are looked for (znode.container.checkIntervalMs).
 	ContainerCheckInterval time.Duration
@@ -108,6 +111,7 @@ const (
 	DefaultMaxBuffer              = 0xfffff
 	DefaultMaxOutstanding         = 1000
 	DefaultMaxSendQueueBytes      = 16 << 20
+	DefaultMaxInflightBytes       = 128 << 20
 	DefaultContainerCheckInterval = 5 * time.Second // ZooKeeper: 60s; the candidate index makes a check cheap
 	DefaultContainerMaxPerMinute  = 10000
 	DefaultSnapshotCount          = 100000
@@ -148,6 +152,7 @@ func Default() Server {
 		MaxBuffer:              DefaultMaxBuffer,
 		MaxOutstanding:         DefaultMaxOutstanding,
 		MaxSendQueueBytes:      DefaultMaxSendQueueBytes,
+		MaxInflightBytes:       DefaultMaxInflightBytes,
 		MinFreeDisk:            64 << 20,
 		AdminAddr:              "127.0.0.1:7181",
 		ContainerCheckInterval: DefaultContainerCheckInterval,
@@ -267,6 +272,9 @@ func (c Server) Validate() error {
 	if c.MaxSendQueueBytes < c.MaxBuffer {
 		bad("max-send-queue", "", c.MaxSendQueueBytes, fmt.Sprintf("must be at least --max-buffer (%d) so one full reply fits", c.MaxBuffer))
 	}
+	if c.MaxInflightBytes < c.MaxBuffer {
+		bad("max-inflight-bytes", "", c.MaxInflightBytes, fmt.Sprintf("must be at least --max-buffer (%d) so one full request fits", c.MaxBuffer))
+	}
 	if c.ContainerCheckInterval <= 0 {
 		bad("container-check-interval", "znode.container.checkIntervalMs", c.ContainerCheckInterval, "must be positive")
 	}
@@ -361,6 +369,7 @@ func (c Server) Dump(dataDirSize, dataLogSize int64) string {
 	kv("znode.container.maxNeverUsedIntervalMs", c.ContainerMaxNeverUsed.Milliseconds())
 	kv("maxOutstanding", c.MaxOutstanding)
 	kv("maxSendQueueBytes", c.MaxSendQueueBytes)
+	kv("maxInflightBytes", c.MaxInflightBytes)
 	if peers, err := ParsePeers(c.Peers); err == nil {
 		for _, p := range peers {
 			kv("server."+strconv.FormatUint(p.ID, 10), p.Addr)

@@ -43,7 +43,7 @@ func TestDefault(t *testing.T) {
 		ClientAddr: "0.0.0.0:2181", DataDir: "./corral-data", TickTime: 2 * time.Second,
 		MinSessionTimeout: 4 * time.Second, MaxSessionTimeout: 40 * time.Second,
 		MaxClientCnxns: 1000, MaxConnections: 10000, MaxBuffer: 0xfffff, MaxOutstanding: 1000,
-		MaxSendQueueBytes: 16 << 20, ContainerCheckInterval: 5 * time.Second, ContainerMaxPerMinute: 10000,
+		MaxSendQueueBytes: 16 << 20, MaxInflightBytes: 128 << 20, ContainerCheckInterval: 5 * time.Second, ContainerMaxPerMinute: 10000,
 		FourLetterWords: []string{"ruok", "srvr", "stat", "mntr", "conf", "isro", "dirs", "envi"},
 		SnapshotCount:   100000, SnapshotRetain: 3, LogLevel: "info", LogFormat: "text", ID: 1,
 		ReadOnlyMode:    true,
@@ -228,7 +228,7 @@ func TestPrecedence(t *testing.T) {
 		{"every flag", []string{
 			"--client-addr", "127.0.0.1:0", "--data-dir", "d", "--tick-time", "100ms", "--min-session-timeout", "1s",
 			"--max-session-timeout", "9s", "--max-client-cnxns", "0", "--max-connections", "7", "--max-buffer", "2MiB",
-			"--max-outstanding", "5", "--max-send-queue", "0x400000", "--container-check-interval", "1s",
+			"--max-outstanding", "5", "--max-send-queue", "0x400000", "--max-inflight-bytes", "64MiB", "--container-check-interval", "1s",
 			"--container-max-per-minute", "3", "--container-max-never-used", "1h", "--4lw", "ruok,DUMP", "--snapshot-count", "9",
 			"--snapshot-retain", "4", "--admin-addr", ":8081", "--log-level", "debug", "--log-format", "json", "--id", "3",
 			"--peer-addr", "h:2380", "--peers", "3=h:2380,4=i:2380", "--observers", "4", "--cluster-id", "c1",
@@ -237,7 +237,7 @@ func TestPrecedence(t *testing.T) {
 				return reflect.DeepEqual(c, Server{
 					ClientAddr: "127.0.0.1:0", DataDir: "d", TickTime: 100 * time.Millisecond, MinSessionTimeout: time.Second,
 					MaxSessionTimeout: 9 * time.Second, MaxClientCnxns: 0, MaxConnections: 7, MaxBuffer: 2 << 20,
-					MaxOutstanding: 5, MaxSendQueueBytes: 4 << 20, ContainerCheckInterval: time.Second,
+					MaxOutstanding: 5, MaxSendQueueBytes: 4 << 20, MaxInflightBytes: 64 << 20, ContainerCheckInterval: time.Second,
 					ContainerMaxPerMinute: 3, ContainerMaxNeverUsed: time.Hour, FourLetterWords: []string{"ruok", "dump"},
 					SnapshotCount: 9, SnapshotRetain: 4, AdminAddr: ":8081", LogLevel: "debug", LogFormat: "json", ID: 3,
 					PeerAddr: "h:2380", Peers: "3=h:2380,4=i:2380", Observers: "4", ClusterID: "c1", Join: true,
@@ -246,7 +246,7 @@ func TestPrecedence(t *testing.T) {
 		{"every env", nil, map[string]string{
 			"CORRAL_CLIENT_ADDR": "127.0.0.1:0", "CORRAL_DATA_DIR": "d", "CORRAL_TICK_TIME": "100ms", "CORRAL_MIN_SESSION_TIMEOUT": "1s",
 			"CORRAL_MAX_SESSION_TIMEOUT": "9s", "CORRAL_MAX_CLIENT_CNXNS": "0", "CORRAL_MAX_CONNECTIONS": "7", "CORRAL_MAX_BUFFER": "2MiB",
-			"CORRAL_MAX_OUTSTANDING": "5", "CORRAL_MAX_SEND_QUEUE": "4M", "CORRAL_CONTAINER_CHECK_INTERVAL": "1s",
+			"CORRAL_MAX_OUTSTANDING": "5", "CORRAL_MAX_SEND_QUEUE": "4M", "CORRAL_MAX_INFLIGHT_BYTES": "64MiB", "CORRAL_CONTAINER_CHECK_INTERVAL": "1s",
 			"CORRAL_CONTAINER_MAX_PER_MINUTE": "3", "CORRAL_CONTAINER_MAX_NEVER_USED": "1h", "CORRAL_4LW": "ruok dump",
 			"CORRAL_SNAPSHOT_COUNT": "9", "CORRAL_SNAPSHOT_RETAIN": "4", "CORRAL_ADMIN_ADDR": ":8081", "CORRAL_LOG_LEVEL": "debug",
 			"CORRAL_LOG_FORMAT": "json", "CORRAL_ID": "3", "CORRAL_PEER_ADDR": "h:2380", "CORRAL_PEERS": "3=h:2380,4=i:2380",
@@ -255,7 +255,7 @@ func TestPrecedence(t *testing.T) {
 				return reflect.DeepEqual(c, Server{
 					ClientAddr: "127.0.0.1:0", DataDir: "d", TickTime: 100 * time.Millisecond, MinSessionTimeout: time.Second,
 					MaxSessionTimeout: 9 * time.Second, MaxClientCnxns: 0, MaxConnections: 7, MaxBuffer: 2 << 20,
-					MaxOutstanding: 5, MaxSendQueueBytes: 4 << 20, ContainerCheckInterval: time.Second,
+					MaxOutstanding: 5, MaxSendQueueBytes: 4 << 20, MaxInflightBytes: 64 << 20, ContainerCheckInterval: time.Second,
 					ContainerMaxPerMinute: 3, ContainerMaxNeverUsed: time.Hour, FourLetterWords: []string{"ruok", "dump"},
 					SnapshotCount: 9, SnapshotRetain: 4, AdminAddr: ":8081", LogLevel: "debug", LogFormat: "json", ID: 3,
 					PeerAddr: "h:2380", Peers: "3=h:2380,4=i:2380", Observers: "4", ClusterID: "c1", Join: true,
@@ -317,6 +317,7 @@ func TestValidate(t *testing.T) {
 		{"global", func(c *Server) { c.MaxConnections = -1 }, "--max-connections (maxCnxns) = -1: must be >= 0"},
 		{"buffer small", func(c *Server) { c.MaxBuffer = 1023 }, "--max-buffer (jute.maxbuffer) = 1023: must be between 1024 and 67108864 bytes"},
 		{"buffer big", func(c *Server) { c.MaxBuffer = 64<<20 + 1; c.MaxSendQueueBytes = 128 << 20 }, "--max-buffer (jute.maxbuffer) = 67108865"},
+		{"inflight bytes", func(c *Server) { c.MaxInflightBytes = 1000 }, "--max-inflight-bytes = 1000: must be at least --max-buffer (1048575)"},
 		{"outstanding", func(c *Server) { c.MaxOutstanding = 0 }, "--max-outstanding = 0: must be positive"},
 		{"send queue", func(c *Server) { c.MaxSendQueueBytes = 1000 }, "--max-send-queue = 1000: must be at least --max-buffer (1048575)"},
 		{"container interval", func(c *Server) { c.ContainerCheckInterval = 0 }, "--container-check-interval (znode.container.checkIntervalMs) = 0s: must be positive"},

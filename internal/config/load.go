@@ -148,6 +148,8 @@ var settings = []setting{
 		func(c *Server) *int { return &c.MaxOutstanding }),
 	sizeSetting("max-send-queue", "unsent reply and event bytes per connection before it is disconnected",
 		func(c *Server) *int { return &c.MaxSendQueueBytes }),
+	sizeSetting("max-inflight-bytes", "bytes of requests read and not yet answered, across all connections, before sockets stop being read",
+		func(c *Server) *int { return &c.MaxInflightBytes }),
 	sizeSetting("min-free-disk", "free space on the data dir's disk below which writes are refused (QUOTAEXCEEDED) rather than filling it; 0 = off",
 		func(c *Server) *int { return &c.MinFreeDisk }),
 	durSetting("container-check-interval", "how often empty containers and expired TTL nodes are reaped (znode.container.checkIntervalMs)",

@@ -21,11 +21,16 @@ const (
 	DefaultMaxEntryBytes  = 1<<20 + 4096
 	DefaultClusterID      = "corral"
 
-	// maxSizePerMsg bounds the bytes of entries in one append message (and of
-	// committed entries handed out per Ready).
+	// maxSizePerMsg bounds the bytes of entries in one append message.
 	maxSizePerMsg = 1 << 20
-	// maxInflightMsgs bounds in-flight append messages per follower.
-	maxInflightMsgs = 256
+	// maxCommittedPerReady bounds the bytes of committed entries handed out per
+	// Ready (raft's default, maxSizePerMsg, applies megabyte entries one per
+	// Ready, i.e. one per fsync, while new ones keep coming in).
+	maxCommittedPerReady = 32 << 20
+	// maxInflightMsgs and maxInflightBytes bound the append messages in flight to
+	// each follower (with megabyte entries, 256 messages would be 256 MB each).
+	maxInflightMsgs  = 256
+	maxInflightBytes = 32 << 20
 )
 
 // catchUpEntries is how many entries are kept in raft's in-memory log

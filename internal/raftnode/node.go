@@ -354,17 +354,19 @@ func (n *Node) open() error {
 // deterministic simulation in sim_test.go, which checks it under faults).
 func raftConfig(cfg Config, st raft.Storage, applied uint64, lg raft.Logger) *raft.Config {
 	return &raft.Config{
-		ID:                cfg.ID,
-		ElectionTick:      cfg.ElectionTicks,
-		HeartbeatTick:     cfg.HeartbeatTicks,
-		Storage:           st,
-		Applied:           applied,
-		MaxSizePerMsg:     maxSizePerMsg,
-		MaxInflightMsgs:   maxInflightMsgs,
-		CheckQuorum:       true,
-		PreVote:           true,
-		StepDownOnRemoval: true,
-		Logger:            lg,
+		ID:                       cfg.ID,
+		ElectionTick:             cfg.ElectionTicks,
+		HeartbeatTick:            cfg.HeartbeatTicks,
+		Storage:                  st,
+		Applied:                  applied,
+		MaxSizePerMsg:            maxSizePerMsg,
+		MaxCommittedSizePerReady: maxCommittedPerReady,
+		MaxInflightMsgs:          maxInflightMsgs,
+		MaxInflightBytes:         maxInflightBytes,
+		CheckQuorum:              true,
+		PreVote:                  true,
+		StepDownOnRemoval:        true,
+		Logger:                   lg,
 	}
 }
 

@@ -36,6 +36,9 @@ type request struct {
 	// silent marks the session's own createSession entry (see handshake): it holds
 	// the FIFO until committed but has no reply, and took no slot.
 	silent bool
+	// cost is the request's frame size, held in the server's inflightBudget from
+	// enqueue until the reply leaves the FIFO (or the connection closes).
+	cost int
 }
 
 // conn is one client connection. Replies leave in the order requests came in; watch
@@ -162,6 +165,13 @@ func (c *conn) readLoop(br *bufio.Reader) string {
 			return ""
 		}
 		c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.timeout.Load()) * time.Millisecond))
+		if hdr, err := br.Peek(4); err == nil && proto.FrameLength(hdr) > smallFrame {
+			// A large request: wait for room in the server-wide budget first.
+			if !c.s.inflight.wait(c.done) {
+				return ""
+			}
+			c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.timeout.Load()) * time.Millisecond))
+		}
 		frame, err := proto.ReadFrame(br, c.s.cfg.MaxBuffer, nil)
 		if err != nil {
 			<-c.slots
@@ -197,6 +207,10 @@ func (c *conn) close(reason string) {
 	c.closed = true
 	close(c.done)
 	c.out = nil
+	for _, r := range c.pending {
+		c.s.inflight.release(r.cost)
+		r.cost = 0
+	}
 	c.mu.Unlock()
 	c.nc.Close()
 	if reason != "" && reason != "client closed the connection" {
@@ -315,6 +329,7 @@ func (c *conn) enqueue(r *request) {
 	if r.kind == kindLocal {
 		c.s.mu.RLock()
 		c.mu.Lock()
+		c.holdLocked(r)
 		c.pending = append(c.pending, r)
 		c.notePendingLocked()
 		c.drainLocked()
@@ -323,9 +338,21 @@ func (c *conn) enqueue(r *request) {
 		return
 	}
 	c.mu.Lock()
+	c.holdLocked(r)
 	c.pending = append(c.pending, r)
 	c.notePendingLocked()
 	c.mu.Unlock()
+}
+
+// holdLocked takes the request's bytes from the server's inflight budget; drainLocked
+// or close gives them back. A closed connection holds nothing (close has already
+// given back what its FIFO held).
+func (c *conn) holdLocked(r *request) {
+	if c.closed {
+		r.cost = 0
+		return
+	}
+	c.s.inflight.add(r.cost)
 }
 
 // notePendingLocked records the high-water mark of requests in flight.
@@ -383,6 +410,8 @@ func (c *conn) drainLocked() {
 			r.frame, r.closeAfter = c.s.execLocal(c, r)
 			r.done = true
 		}
+		c.s.inflight.release(r.cost)
+		r.cost = 0
 		c.pending[0] = nil
 		c.pending = c.pending[1:]
 		if len(c.pending) == 0 {

@@ -25,7 +25,7 @@ func (c *conn) handle(frame []byte) string {
 	now := time.Now()
 	sid := c.sessionID.Load()
 	s.sessions.touch(sid, now)
-	r := &request{xid: h.Xid, op: h.Type, body: body, start: now}
+	r := &request{xid: h.Xid, op: h.Type, body: body, start: now, cost: len(frame)}
 	c.stats.lastOp.Store(int32(h.Type))
 	if c.readOnly {
 		switch h.Type {

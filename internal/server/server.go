@@ -26,17 +26,20 @@ var Version = "0.1.0"
 
 // Config is what the front end needs to know.
 type Config struct {
-	ID                     uint64
-	ClientAddr             string
-	DataDir                string
-	TickTime               time.Duration
-	MinSessionTimeout      time.Duration
-	MaxSessionTimeout      time.Duration
-	MaxClientCnxns         int // per IP; 0 = unlimited
-	MaxConnections         int // global; 0 = unlimited
-	MaxBuffer              int
-	MaxOutstanding         int
-	MaxSendQueueBytes      int
+	ID                uint64
+	ClientAddr        string
+	DataDir           string
+	TickTime          time.Duration
+	MinSessionTimeout time.Duration
+	MaxSessionTimeout time.Duration
+	MaxClientCnxns    int // per IP; 0 = unlimited
+	MaxConnections    int // global; 0 = unlimited
+	MaxBuffer         int
+	MaxOutstanding    int
+	MaxSendQueueBytes int
+	// MaxInflightBytes bounds the bytes of requests read and not yet answered across
+	// all connections (see inflightBudget); default 128 MiB.
+	MaxInflightBytes       int
 	ContainerCheckInterval time.Duration
 	ContainerMaxPerMinute  int
 	ContainerMaxNeverUsed  time.Duration
@@ -99,6 +102,9 @@ func (c *Config) setDefaults() {
 	if c.MaxOutstanding <= 0 {
 		c.MaxOutstanding = 1000
 	}
+	if c.MaxInflightBytes <= 0 {
+		c.MaxInflightBytes = 128 << 20
+	}
 	if c.MaxSendQueueBytes <= 0 {
 		c.MaxSendQueueBytes = 16 << 20
 	}
@@ -147,6 +153,7 @@ type Server struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	nextSID  atomic.Int64
+	inflight *inflightBudget
 	// leaderChangedAt is when the known leader last changed (unix ns).
 	leaderChangedAt atomic.Int64
 	// readOnly is set while the member serves read-only clients (no quorum).
@@ -190,6 +197,7 @@ func New(cfg Config) (*Server, error) {
 	s.sessions = newSessionTracker()
 	s.metrics = newMetrics(s)
 	s.nextSID.Store(sessionIDAt(cfg.ID, time.Now()))
+	s.inflight = newInflightBudget(cfg.MaxInflightBytes)
 	start := time.Now()
 	node, err := raftnode.Start(raftnode.Config{
 		ID:              cfg.ID,
