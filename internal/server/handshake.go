@@ -123,16 +123,19 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 	if old != nil && old != c {
 		old.close("session moved to a new connection")
 	}
-	c.mu.Lock()
-	c.queueLocked(connectFrame(&proto.ConnectResponse{TimeOut: timeout, SessionID: sid, Passwd: passwd, OldClient: req.OldClient}))
-	c.mu.Unlock()
 	if created != nil {
+		// Proposed before the ConnectResponse leaves, so that whatever the client
+		// does next (here or, on this member's raft log, anywhere) comes after the
+		// session's creation in the log, as with ZooKeeper.
 		c.enqueue(created)
 		if err := s.propose(context.Background(), &tree.Entry{Kind: tree.KindCreateSession, SessionID: sid, Timeout: timeout, Passwd: passwd},
 			waiter{c: c, req: created}); err != nil {
 			return "could not create session: " + err.Error(), false
 		}
 	}
+	c.mu.Lock()
+	c.queueLocked(connectFrame(&proto.ConnectResponse{TimeOut: timeout, SessionID: sid, Passwd: passwd, OldClient: req.OldClient}))
+	c.mu.Unlock()
 	return "", false
 }
 
