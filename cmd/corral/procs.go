@@ -1,12 +1,11 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"os"
 	"runtime"
-	"time"
+	"strings"
 
 	"github.com/corral-io/corral/internal/config"
 )
@@ -32,8 +31,9 @@ func splitProcs(cpus, local int) int {
 }
 
 // localMembers counts the peers whose address is on this host: a loopback address,
-// or an address of one of its interfaces. Host names are resolved, each within a
-// short timeout; one that does not resolve counts as elsewhere.
+// "localhost", or an address of one of its interfaces. Other host names count as
+// elsewhere: resolving them here would add DNS lookups (and their timeouts, when a
+// peer's name is not registered yet) to every start for a hint.
 func localMembers(peers []config.Peer) int {
 	own := map[string]bool{}
 	if addrs, err := net.InterfaceAddrs(); err == nil {
@@ -49,29 +49,11 @@ func localMembers(peers []config.Peer) int {
 		if err != nil {
 			continue
 		}
-		if isLocalHost(host, own) {
+		if ip := net.ParseIP(host); (ip != nil && (ip.IsLoopback() || own[ip.String()])) || strings.EqualFold(host, "localhost") {
 			n++
 		}
 	}
 	return n
-}
-
-func isLocalHost(host string, own map[string]bool) bool {
-	if ip := net.ParseIP(host); ip != nil {
-		return ip.IsLoopback() || own[ip.String()]
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	ips, err := net.DefaultResolver.LookupIPAddr(ctx, host)
-	if err != nil || len(ips) == 0 {
-		return false
-	}
-	for _, ip := range ips {
-		if !ip.IP.IsLoopback() && !own[ip.IP.String()] {
-			return false
-		}
-	}
-	return true
 }
 
 // shareHostCPUs lowers GOMAXPROCS when other members of the cluster run on this host

@@ -184,10 +184,7 @@ func (n *Node) snapshotDone(r snapResult) bool {
 	if r.fatal != nil {
 		return n.fatal("WAL snapshot record failed", r.fatal)
 	}
-	if r.recorded && r.index > n.snapIndex {
-		n.snapIndex = r.index
-		n.snapSize = r.size
-	}
+	n.noteSnapshot(r)
 	// Entries applied while it was written may already call for the next one.
 	return n.maybeSnapshot()
 }
@@ -199,6 +196,14 @@ func (n *Node) waitSnapshot() bool {
 		return true
 	}
 	return n.snapshotDone(<-n.bg.done)
+}
+
+// noteSnapshot records a background snapshot that was written and recorded as the
+// newest, if it is.
+func (n *Node) noteSnapshot(r snapResult) {
+	if r.recorded && r.index > n.snapIndex {
+		n.snapIndex, n.snapSize = r.index, r.size
+	}
 }
 
 // finishSnapshot waits for the background snapshot in flight, if any, before the
@@ -213,10 +218,7 @@ func (n *Node) finishSnapshot() {
 	if n.bg.done != nil {
 		r := <-n.bg.done
 		n.bg.done = nil
-		if r.recorded && r.index > n.snapIndex {
-			n.snapIndex = r.index
-			n.snapSize = r.size
-		}
+		n.noteSnapshot(r)
 	}
 }
 
@@ -243,8 +245,5 @@ func (n *Node) snapshotOnStop() {
 		n.lg.Error("recording the snapshot taken on stop failed", "index", r.index, "err", r.fatal)
 		return
 	}
-	if r.recorded && r.index > n.snapIndex {
-		n.snapIndex = r.index
-		n.snapSize = r.size
-	}
+	n.noteSnapshot(r)
 }

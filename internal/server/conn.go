@@ -33,9 +33,6 @@ type request struct {
 	frame []byte // the encoded reply, once done
 	// closeAfter closes the connection once the reply is written.
 	closeAfter bool
-	// silent marks the session's own createSession entry (see handshake): it holds
-	// the FIFO until committed but has no reply, and took no slot.
-	silent bool
 	// cost is the request's frame size, held in the server's inflightBudget from
 	// enqueue until the reply leaves the FIFO (or the connection closes).
 	cost int
@@ -329,39 +326,33 @@ func (c *conn) enqueue(r *request) {
 	if r.kind == kindLocal {
 		c.s.mu.RLock()
 		c.mu.Lock()
-		c.holdLocked(r)
-		c.pending = append(c.pending, r)
-		c.notePendingLocked()
+		c.pushLocked(r)
 		c.drainLocked()
 		c.mu.Unlock()
 		c.s.mu.RUnlock()
 		return
 	}
 	c.mu.Lock()
-	c.holdLocked(r)
-	c.pending = append(c.pending, r)
-	c.notePendingLocked()
+	c.pushLocked(r)
 	c.mu.Unlock()
 }
 
-// holdLocked takes the request's bytes from the server's inflight budget; drainLocked
-// or close gives them back. A closed connection holds nothing (close has already
-// given back what its FIFO held).
-func (c *conn) holdLocked(r *request) {
+// pushLocked appends r to the FIFO and takes its bytes from the server's inflight
+// budget; drainLocked or close gives them back. A closed connection holds nothing
+// (close has already given back what its FIFO held).
+func (c *conn) pushLocked(r *request) {
 	if c.closed {
 		r.cost = 0
-		return
+	} else {
+		c.s.inflight.add(r.cost)
 	}
-	c.s.inflight.add(r.cost)
+	c.pending = append(c.pending, r)
+	c.notePendingLocked()
 }
 
 // notePendingLocked records the high-water mark of requests in flight.
 func (c *conn) notePendingLocked() {
-	n := len(c.pending)
-	if n > 0 && c.pending[0].silent {
-		n-- // the session's own createSession, not a client request
-	}
-	if n > c.maxPending {
+	if n := len(c.pending); n > c.maxPending {
 		c.maxPending = n
 	}
 }
@@ -378,7 +369,7 @@ func (c *conn) completeLocked(r *request, frame []byte) {
 
 // completeWrite answers a write from its apply result (mu held for writing).
 func (c *conn) completeWrite(r *request, zxid int64, res tree.Result) {
-	if r.silent {
+	if r.op == proto.OpCreateSession { // the session's own entry (see handshake): no reply
 		if res.Err != proto.ErrOK {
 			c.close("could not create session: " + res.Err.String())
 			return
@@ -423,11 +414,9 @@ func (c *conn) drainLocked() {
 		if r.frame != nil {
 			c.queueLocked(r.frame)
 		}
-		if !r.silent {
-			select {
-			case <-c.slots:
-			default:
-			}
+		select {
+		case <-c.slots:
+		default:
 		}
 		if r.closeAfter {
 			c.flushThen = true

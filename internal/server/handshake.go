@@ -41,10 +41,12 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 	timeout := s.negotiateTimeout(req.TimeOut)
 	sid, passwd := req.SessionID, req.Passwd
 	var created *request
+	var createEntry *tree.Entry
 	if sid == 0 {
 		sid = s.newSessionID()
 		passwd = make([]byte, 16)
 		rand.Read(passwd)
+		createEntry = &tree.Entry{Kind: tree.KindCreateSession, SessionID: sid, Timeout: timeout, Passwd: passwd}
 		if s.cfg.EarlyConnectWindow > 0 && s.node.ContactWithin(s.cfg.EarlyConnectWindow) {
 			// The createSession entry is proposed now and the ConnectResponse sent
 			// at once, without waiting for the commit: the session's requests queue
@@ -58,13 +60,13 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 			// requests, where waiting lets the client retry elsewhere unharmed. If
 			// it is lost anyway, the watchdog closes the connection as for any stuck
 			// write, and the client learns on reconnecting that the session expired.
-			created = &request{xid: 0, op: proto.OpCreateSession, kind: kindWrite, start: time.Now(), silent: true}
+			created = &request{xid: 0, op: proto.OpCreateSession, kind: kindWrite, start: time.Now()}
 		} else {
 			// Bounded by the proposal timeout: a proposal lost to a leader change
 			// must not keep the client waiting for a whole session timeout.
 			wait := min(time.Duration(timeout)*time.Millisecond, s.proposalTimeout())
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
-			res, err := s.proposeWait(ctx, &tree.Entry{Kind: tree.KindCreateSession, SessionID: sid, Timeout: timeout, Passwd: passwd})
+			res, err := s.proposeWait(ctx, createEntry)
 			cancel()
 			if err != nil {
 				return "could not create session: " + err.Error(), false
@@ -90,11 +92,7 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 			// createSession entry commits (see above): a client that lost that
 			// connection at once may be here before the entry. Wait for it a little.
 			ctx, cancel := context.WithTimeout(context.Background(), wait)
-			if s.awaitSession(ctx, sid) {
-				s.mu.RLock()
-				si, ok = s.tree.Session(sid)
-				s.mu.RUnlock()
-			}
+			si, ok = s.awaitSession(ctx, sid)
 			cancel()
 		}
 		if !ok || !bytes.Equal(si.Passwd, passwd) {
@@ -127,9 +125,9 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 		// Proposed before the ConnectResponse leaves, so that whatever the client
 		// does next (here or, on this member's raft log, anywhere) comes after the
 		// session's creation in the log, as with ZooKeeper.
+		c.slots <- struct{}{} // it counts against MaxOutstanding like any request; the FIFO is empty
 		c.enqueue(created)
-		if err := s.propose(context.Background(), &tree.Entry{Kind: tree.KindCreateSession, SessionID: sid, Timeout: timeout, Passwd: passwd},
-			waiter{c: c, req: created}); err != nil {
+		if err := s.propose(context.Background(), createEntry, waiter{c: c, req: created}); err != nil {
 			return "could not create session: " + err.Error(), false
 		}
 	}
@@ -218,18 +216,15 @@ func creationWait(sid int64, now time.Time) time.Duration {
 }
 
 // awaitSession waits, until ctx ends, for the session to appear in this member's
-// applied state, and reports whether it did.
-func (s *Server) awaitSession(ctx context.Context, sid int64) bool {
+// applied state, and returns it if it did.
+func (s *Server) awaitSession(ctx context.Context, sid int64) (tree.SessionInfo, bool) {
 	for {
 		applied := s.node.AppliedIndex()
 		s.mu.RLock()
-		_, ok := s.tree.Session(sid)
+		si, ok := s.tree.Session(sid)
 		s.mu.RUnlock()
-		if ok {
-			return true
-		}
-		if s.node.WaitApplied(ctx, applied+1) != nil {
-			return false
+		if ok || s.node.WaitApplied(ctx, applied+1) != nil {
+			return si, ok
 		}
 	}
 }

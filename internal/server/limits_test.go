@@ -21,6 +21,22 @@ func encodeRequest(e *proto.Encoder, xid int32, op proto.OpCode, body proto.Reco
 	proto.EndFrame(e, off)
 }
 
+// readOKReplies reads the replies to xids from..to, in order, each OK.
+func readOKReplies(t *testing.T, br *bufio.Reader, from, to int32) {
+	t.Helper()
+	for want := from; want <= to; want++ {
+		frame, err := proto.ReadFrame(br, 1<<20, nil)
+		if err != nil {
+			t.Fatalf("reply %d: %v", want, err)
+		}
+		var h proto.ReplyHeader
+		proto.Unmarshal(frame, &h)
+		if h.Xid != want || h.Err != proto.ErrOK {
+			t.Fatalf("reply %+v, want xid %d ok", h, want)
+		}
+	}
+}
+
 // A client that pipelines without limit is slowed down, not buffered without bound:
 // the server stops reading its socket past MaxOutstanding requests in flight, and
 // every request is still answered, in order.
@@ -35,18 +51,7 @@ func TestPipeliningIsBoundedByMaxOutstanding(t *testing.T) {
 		encodeRequest(e, xid, proto.OpSetData, &proto.SetDataRequest{Path: "/bp", Data: []byte("v"), Version: -1})
 	}
 	go nc.Write(e.Bytes())
-	br := bufio.NewReader(nc)
-	for want := int32(1); want <= n; want++ {
-		frame, err := proto.ReadFrame(br, 1<<20, nil)
-		if err != nil {
-			t.Fatalf("reply %d: %v", want, err)
-		}
-		var h proto.ReplyHeader
-		proto.Unmarshal(frame, &h)
-		if h.Xid != want || h.Err != proto.ErrOK {
-			t.Fatalf("reply %+v, want xid %d ok", h, want)
-		}
-	}
+	readOKReplies(t, bufio.NewReader(nc), 1, n)
 	var hw int
 	for _, c := range s.connList() {
 		c.mu.Lock()

@@ -81,18 +81,7 @@ func reattach(t *testing.T, s *Server, sid int64, pw []byte) (r proto.ConnectRes
 // can see the session alive again).
 func TestReattachAfterCommittedCloseOnLaggingMember(t *testing.T) {
 	faults := transport.NewFaults()
-	ss := testCluster(t, faults)
-	var leader, lagger *Server
-	for _, s := range ss {
-		if s.node.IsLeader() {
-			leader = s
-		} else if lagger == nil {
-			lagger = s
-		}
-	}
-	if leader == nil || lagger == nil {
-		t.Fatal("no leader and follower")
-	}
+	leader, lagger := leaderAndFollower(t, testCluster(t, faults))
 
 	nc := rawSession(t, leader, 10000)
 	sid, pw := rawSessionID(nc)
