@@ -47,7 +47,7 @@ func (c *conn) handle(frame []byte) string {
 		}
 		r.kind = kindWrite
 		c.mu.Lock()
-		auth := append([]proto.ID(nil), c.auth...)
+		auth := c.auth[:len(c.auth):len(c.auth)] // c.auth is only ever appended to
 		c.mu.Unlock()
 		c.enqueue(r)
 		e := &tree.Entry{Kind: tree.KindRequest, SessionID: sid, Op: h.Type, Body: body, Auth: auth, Time: now.UnixMilli()}

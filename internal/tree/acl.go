@@ -1,6 +1,8 @@
 package tree
 
 import (
+	"encoding/binary"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,19 +19,31 @@ type aclEntry struct {
 }
 
 // aclKey is the canonical encoding of an ACL list, used to intern it.
-func aclKey(acl []proto.ACL) string {
-	e := proto.NewEncoder(make([]byte, 0, 32*len(acl)))
-	proto.EncodeACLs(e, acl)
-	return string(e.Bytes())
+func aclKey(acl []proto.ACL) string { return string(appendACLKey(nil, acl)) }
+
+// appendACLKey appends acl's key to dst: its jute encoding (proto.EncodeACLs), written
+// here with plain appends so that a caller's stack buffer stays on the stack.
+func appendACLKey(dst []byte, acl []proto.ACL) []byte {
+	str := func(b []byte, s string) []byte {
+		return append(binary.BigEndian.AppendUint32(b, uint32(len(s))), s...)
+	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(acl)))
+	for i := range acl {
+		dst = binary.BigEndian.AppendUint32(dst, uint32(acl[i].Perms))
+		dst = str(str(dst, acl[i].ID.Scheme), acl[i].ID.ID)
+	}
+	return dst
 }
 
 // internACL returns the shared entry for acl. A new entry is not kept in the table
 // until a node references it (ref).
 func (t *Tree) internACL(acl []proto.ACL) *aclEntry {
-	k := aclKey(acl)
-	if a, ok := t.acls[k]; ok {
+	var buf [128]byte // most keys fit: then a known ACL costs no allocation
+	kb := appendACLKey(buf[:0], acl)
+	if a, ok := t.acls[string(kb)]; ok {
 		return a
 	}
+	k := string(kb)
 	cp := make([]proto.ACL, len(acl))
 	copy(cp, acl)
 	return &aclEntry{acl: cp, key: k, hash: hashString(0x61636c, k)}
@@ -64,6 +78,22 @@ func fixupACL(auth []proto.ID, acl []proto.ACL) ([]proto.ACL, proto.Code) {
 	if len(acl) == 0 {
 		return nil, proto.ErrInvalidACL
 	}
+	// The usual case, no "auth" entry and no repeat, needs no new list.
+	plain := true
+	for i := range acl {
+		if acl[i].ID.Scheme == "auth" || slices.Contains(acl[:i], acl[i]) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		for i := range acl {
+			if !validPlainACL(acl[i]) {
+				return nil, proto.ErrInvalidACL
+			}
+		}
+		return acl, proto.ErrOK
+	}
 	uniq := make([]proto.ACL, 0, len(acl))
 	for _, a := range acl {
 		dup := false
@@ -79,38 +109,39 @@ func fixupACL(auth []proto.ID, acl []proto.ACL) ([]proto.ACL, proto.Code) {
 	}
 	out := make([]proto.ACL, 0, len(uniq))
 	for _, a := range uniq {
-		switch a.ID.Scheme {
-		case "world":
-			if a.ID.ID != "anyone" {
+		if a.ID.Scheme != "auth" {
+			if !validPlainACL(a) {
 				return nil, proto.ErrInvalidACL
 			}
 			out = append(out, a)
-		case "auth":
-			valid := false
-			for _, id := range auth {
-				if authenticatedScheme(id.Scheme) {
-					valid = true
-					out = append(out, proto.ACL{Perms: a.Perms, ID: id})
-				}
+			continue
+		}
+		valid := false
+		for _, id := range auth {
+			if authenticatedScheme(id.Scheme) {
+				valid = true
+				out = append(out, proto.ACL{Perms: a.Perms, ID: id})
 			}
-			if !valid {
-				return nil, proto.ErrInvalidACL
-			}
-		case "digest":
-			if !validDigestID(a.ID.ID) {
-				return nil, proto.ErrInvalidACL
-			}
-			out = append(out, a)
-		case "ip":
-			if _, _, ok := parseIPACL(a.ID.ID); !ok {
-				return nil, proto.ErrInvalidACL
-			}
-			out = append(out, a)
-		default:
+		}
+		if !valid {
 			return nil, proto.ErrInvalidACL
 		}
 	}
 	return out, proto.ErrOK
+}
+
+// validPlainACL reports whether a, of any scheme but "auth", is a valid entry.
+func validPlainACL(a proto.ACL) bool {
+	switch a.ID.Scheme {
+	case "world":
+		return a.ID.ID == "anyone"
+	case "digest":
+		return validDigestID(a.ID.ID)
+	case "ip":
+		_, _, ok := parseIPACL(a.ID.ID)
+		return ok
+	}
+	return false
 }
 
 // validDigestID mirrors DigestAuthenticationProvider.isValid: Java's id.split(":")

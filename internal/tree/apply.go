@@ -90,10 +90,21 @@ func (t *Tree) applyRequest(c *opCtx, op proto.OpCode, body []byte) Result {
 		if code != proto.ErrOK {
 			return Result{Err: code}
 		}
+		// The reply and the events are allocated together: one allocation less per
+		// create, and none of the size of a node (96 bytes: a short-lived object
+		// of that size would leave holes between the long-lived nodes).
 		if op == proto.OpCreate {
-			return Result{Resp: &proto.CreateResponse{Path: path}, Events: ev}
+			r := &struct {
+				resp proto.CreateResponse
+				ev   [2]Event
+			}{proto.CreateResponse{Path: path}, ev}
+			return Result{Resp: &r.resp, Events: r.ev[:]}
 		}
-		return Result{Resp: &proto.Create2Response{Path: path, Stat: n.stat()}, Events: ev}
+		r := &struct {
+			resp proto.Create2Response
+			ev   [2]Event
+		}{proto.Create2Response{Path: path, Stat: n.stat()}, ev}
+		return Result{Resp: &r.resp, Events: r.ev[:]}
 	case proto.OpDelete, proto.OpCheck:
 		var req proto.DeleteRequest
 		if proto.Unmarshal(body, &req) != nil {

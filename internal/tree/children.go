@@ -21,12 +21,16 @@ type childSet struct {
 // slice of that many names scans 32 KB.
 const maxChildList = 2048
 
-// newChildSet returns an empty set with room for hint names.
-func newChildSet(hint uint64) *childSet {
-	if hint > maxChildList {
-		return &childSet{m: make(map[string]struct{}, min(hint, 1<<20))}
+// init makes c an empty set with room for hint names.
+func (c *childSet) init(hint uint64) {
+	switch {
+	case hint > maxChildList:
+		*c = childSet{m: make(map[string]struct{}, min(hint, 1<<20))}
+	case hint > 0:
+		*c = childSet{list: make([]string, 0, hint)}
+	default:
+		*c = childSet{}
 	}
-	return &childSet{list: make([]string, 0, hint)}
 }
 
 // len returns the number of names; 0 for a nil set.

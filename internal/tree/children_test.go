@@ -31,7 +31,7 @@ func TestChildSetLargeDirectory(t *testing.T) {
 	if got := children(); !slices.Equal(got, want) {
 		t.Fatalf("%d children listed, want %d in order", len(got), len(want))
 	}
-	if c := h.tree.nodes.get("/big").children; c.m == nil || c.len() != n {
+	if c := h.tree.nodes.get("/big").children(); c.m == nil || c.len() != n {
 		t.Fatalf("a set of %d names is not a map", n)
 	}
 	// A multi that deletes a child then fails rolls the delete back.
@@ -63,7 +63,7 @@ func TestChildSetLargeDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := t2.nodes.get("/big").children; c.m != nil || c.len() != len(odd) {
+	if c := t2.nodes.get("/big").children(); c.m != nil || c.len() != len(odd) {
 		t.Fatalf("restored set of %d names is a map", len(odd))
 	}
 	checkInvariants(t, t2)
@@ -77,7 +77,7 @@ func TestChildSetLargeDirectory(t *testing.T) {
 	for _, p := range []string{"/small/a", "/small/b"} {
 		h.write(proto.OpDelete, &proto.DeleteRequest{Path: p, Version: -1})
 	}
-	if h.tree.nodes.get("/small").children != nil {
+	if d := h.tree.nodes.get("/small").dir; d == nil || d.names.list != nil || d.names.m != nil {
 		t.Fatal("an empty set is kept")
 	}
 	h.mustCreate("/small/c", 0)

@@ -55,38 +55,38 @@ func createMode(op proto.OpCode, flags int32, ttl int64) (nodeKind, bool, proto.
 // (NONODE) and grant CREATE (NOAUTH); the sequential suffix (the parent's creation
 // counter, %010d) is appended; the full path must be valid (BADARGUMENTS) and free
 // (NODEEXISTS); an ephemeral parent gives NOCHILDRENFOREPHEMERALS.
-func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq bool) (string, *node, []Event, proto.Code) {
+func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq bool) (string, *node, [2]Event, proto.Code) {
 	path := req.Path
 	parentPath, _, ok := splitPath(path)
 	if !ok || strings.IndexByte(path, 0) >= 0 {
-		return "", nil, nil, proto.ErrBadArguments
+		return "", nil, [2]Event{}, proto.ErrBadArguments
 	}
 	acl, code := fixupACL(c.auth, req.ACL)
 	if code != proto.ErrOK {
-		return "", nil, nil, code
+		return "", nil, [2]Event{}, code
 	}
 	parent := t.nodes.get(parentPath)
 	if parent == nil {
-		return "", nil, nil, proto.ErrNoNode
+		return "", nil, [2]Event{}, proto.ErrNoNode
 	}
 	if !checkACL(parent.acl, proto.PermCreate, c.auth) {
-		return "", nil, nil, proto.ErrNoAuth
+		return "", nil, [2]Event{}, proto.ErrNoAuth
 	}
 	if seq {
-		path = fmt.Sprintf("%s%010d", path, parent.cversion)
+		path = fmt.Sprintf("%s%010d", path, parent.cversion())
 	}
 	if !validPath(path) {
-		return "", nil, nil, proto.ErrBadArguments
+		return "", nil, [2]Event{}, proto.ErrBadArguments
 	}
 	if t.nodes.get(path) != nil {
-		return "", nil, nil, proto.ErrNodeExists
+		return "", nil, [2]Event{}, proto.ErrNodeExists
 	}
 	if parent.kind() == kindEphemeral {
-		return "", nil, nil, proto.ErrNoChildrenForEphemerals
+		return "", nil, [2]Event{}, proto.ErrNoChildrenForEphemerals
 	}
-	n := newNode(req.Data, kind)
+	n := newNode(path, req.Data, kind)
 	n.acl = t.internACL(acl)
-	n.czxid, n.mzxid, n.pzxid = c.zxid, c.zxid, c.zxid
+	n.czxid, n.mzxid = c.zxid, c.zxid // and pzxid (no dir yet)
 	n.ctime, n.mtime = c.now, c.now
 	switch kind {
 	case kindEphemeral:
@@ -95,7 +95,7 @@ func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq boo
 		n.owner = req.TTL
 	}
 	t.addChild(path, n, parentPath, parent, c.zxid)
-	return path, n, []Event{
+	return path, n, [2]Event{
 		{Type: proto.EventNodeCreated, Path: path, ACL: n.acl.acl},
 		{Type: proto.EventNodeChildrenChanged, Path: parentPath, ACL: aclOf(parent)},
 	}, proto.ErrOK

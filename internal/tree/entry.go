@@ -46,6 +46,8 @@ type Entry struct {
 	// container that never had a child is due only when it is non-zero and the
 	// container's mtime is older than that. 0 keeps never-used containers.
 	MaxNeverUsed int64
+
+	authBuf [1]proto.ID // UnmarshalEntry decodes the first identity here
 }
 
 // ErrBadEntry is returned by UnmarshalEntry for bytes that are not an entry.
@@ -92,6 +94,9 @@ func UnmarshalEntry(b []byte) (*Entry, error) {
 	case KindRequest:
 		e.Op = proto.OpCode(d.Int())
 		n := d.Count(8)
+		if n > 0 {
+			e.Auth = e.authBuf[:0]
+		}
 		for i := 0; i < n && d.Err() == nil; i++ {
 			var id proto.ID
 			id.Decode(d)

@@ -93,14 +93,14 @@ func (h *harness) exists(path string) bool {
 func dump(t *Tree) string {
 	var b strings.Builder
 	paths := make([]string, 0, t.nodes.len())
-	for p := range t.nodes.all() {
-		paths = append(paths, p)
+	for n := range t.nodes.all() {
+		paths = append(paths, n.path)
 	}
 	sort.Strings(paths)
 	fmt.Fprintf(&b, "zxid %d\n", t.lastZxid)
 	for _, p := range paths {
 		n := t.nodes.get(p)
-		fmt.Fprintf(&b, "%s %q %+v acl=%v kind=%d owner=%d ic=%d\n", p, n.data(), n.stat(), n.acl.acl, n.kind(), n.owner, n.cversion)
+		fmt.Fprintf(&b, "%s %q %+v acl=%v kind=%d owner=%d ic=%d\n", p, n.data(), n.stat(), n.acl.acl, n.kind(), n.owner, n.cversion())
 	}
 	for _, s := range t.Sessions() {
 		fmt.Fprintf(&b, "session %d %d %q %d %v\n", s.ID, s.Timeout, s.Passwd, s.Created, t.Ephemerals(s.ID))
@@ -111,8 +111,8 @@ func dump(t *Tree) string {
 // fullDigest recomputes the digest from scratch, to check the incremental one.
 func fullDigest(t *Tree) uint64 {
 	var sum uint64
-	for p, n := range t.nodes.all() {
-		sum += hashData(p, n.data()) + hashMeta(p, n)
+	for n := range t.nodes.all() {
+		sum += hashData(n.path, n.data()) + hashMeta(n.path, n)
 	}
 	for _, s := range t.sessions {
 		sum += hashSession(s)
@@ -134,7 +134,8 @@ func checkInvariants(t testing.TB, tr *Tree) {
 		t.Fatalf("node map counts %d, holds %d", tr.nodes.len(), count)
 	}
 	refs := map[*aclEntry]int{}
-	for p, n := range tr.nodes.all() {
+	for n := range tr.nodes.all() {
+		p := n.path
 		size += int64(len(p) + len(n.data()))
 		refs[n.acl]++
 		if p != rootPath {
@@ -142,12 +143,12 @@ func checkInvariants(t testing.TB, tr *Tree) {
 			if parent == nil {
 				t.Fatalf("%s has no parent", p)
 			}
-			if !parent.children.has(childName(p)) {
+			if !parent.children().has(childName(p)) {
 				t.Fatalf("%s missing from its parent's children", p)
 			}
 		}
-		if int(n.nchildren) != n.children.len() {
-			t.Fatalf("%s: nchildren %d, %d children", p, n.nchildren, n.children.len())
+		if int(n.nchildren()) != n.children().len() {
+			t.Fatalf("%s: nchildren %d, %d children", p, n.nchildren(), n.children().len())
 		}
 		if n.gen() == 0 || n.gen() > tr.nodes.gen {
 			t.Fatalf("%s: generation %d, tree at %d", p, n.gen(), tr.nodes.gen)
@@ -158,7 +159,7 @@ func checkInvariants(t testing.TB, tr *Tree) {
 				t.Fatalf("%s: iteration and lookup disagree", p)
 			}
 		}
-		for c := range n.children.all() {
+		for c := range n.children().all() {
 			cp := p + "/" + c
 			if p == rootPath {
 				cp = "/" + c

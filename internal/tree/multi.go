@@ -110,7 +110,7 @@ func (t *Tree) multiOp(c *opCtx, op *proto.MultiOp) (proto.MultiResult, []Event,
 		if resType == proto.OpCreate2 {
 			res.Stat = n.stat()
 		}
-		return res, ev, proto.ErrOK, false
+		return res, ev[:], proto.ErrOK, false
 	case proto.OpDelete:
 		ev, code := t.delete(c, op.Delete.Path, op.Delete.Version)
 		return proto.MultiResult{Type: proto.OpDelete}, ev, code, false

@@ -17,31 +17,89 @@ const (
 	kindTTL                 // owner = TTL in ms; reaped when childless and mtime is older than TTL
 )
 
-// node is one znode. The node's own path is the key of Tree.nodes; its name inside
-// the parent's children set is a substring of that same string, so no path is stored
-// twice.
+// node is one znode. It holds its own path, the key of Tree.nodes (whose table
+// holds only node pointers); its name inside the parent's children set is a
+// substring of that same string, so no path is stored twice.
 //
 // A million znodes take a million of these, so the struct is kept to 96 bytes (a Go
 // size class; a field more and it takes 112): the data is a pointer and an int32
-// length rather than a slice, and the kind shares a word with the generation.
+// length rather than a slice, the kind shares a word with the generation, and what
+// only a node with children needs (its children, pzxid, creation counter) lives in
+// a dir, allocated when the first child is created.
 type node struct {
-	dataPtr  *byte     // the data (see data); nil for a znode created with null data
-	children *childSet // child names; nil when there are none
+	path     string
+	dataPtr  *byte // the data (see data); nil for a znode created with null data
+	dir      *dir  // nil while no child was ever created: pzxid = czxid, cversion = 0
 	acl      *aclEntry
 	czxid    int64
 	mzxid    int64
-	pzxid    int64
 	ctime    int64
 	mtime    int64
 	owner    int64 // ephemeral: session id; TTL: ttl in ms; otherwise 0
 	dataLen  int32
 	version  int32
-	cversion int32 // internal: number of child creations (the sequential counter)
 	aversion int32
-	// nchildren is len(children), kept here because a frozen view reads it while
-	// the live copy of the node changes the (shared) children set.
-	nchildren int32
-	genKind   uint32 // generation that made this node (see nodemap.go), and kind << genBits
+	genKind  uint32 // generation that made this node (see nodemap.go), and kind << genBits
+}
+
+// dir is the part of a node that concerns its children. A node's dir belongs to
+// that node alone: copying a node for a frozen view (Tree.writable) copies its dir
+// too, so the view keeps the counters of its time, while the names (which a view
+// never reads) stay shared with the live copy.
+type dir struct {
+	names    childSet
+	pzxid    int64
+	cversion int32 // internal: number of child creations (the sequential counter)
+	n        int32 // names.len(), kept here for frozen views (see above)
+}
+
+func (n *node) pzxid() int64 {
+	if n.dir == nil {
+		return n.czxid
+	}
+	return n.dir.pzxid
+}
+
+func (n *node) cversion() int32 {
+	if n.dir == nil {
+		return 0
+	}
+	return n.dir.cversion
+}
+
+// nchildren returns the number of children (valid in frozen views too).
+func (n *node) nchildren() int32 {
+	if n.dir == nil {
+		return 0
+	}
+	return n.dir.n
+}
+
+// children returns the child names; nil when there are none. Not for frozen views.
+func (n *node) children() *childSet {
+	if n.dir == nil || n.dir.n == 0 {
+		return nil
+	}
+	return &n.dir.names
+}
+
+// setDir gives n a dir with the given counters and room for hint children, unless
+// those counters are what a node without a dir reports.
+func (n *node) setDir(pzxid int64, cversion int32, hint uint64) {
+	if pzxid == n.czxid && cversion == 0 && hint == 0 {
+		n.dir = nil
+		return
+	}
+	n.dir = &dir{pzxid: pzxid, cversion: cversion}
+	n.dir.names.init(hint)
+}
+
+// ensureDir returns n's dir, made if n has none.
+func (n *node) ensureDir() *dir {
+	if n.dir == nil {
+		n.dir = &dir{pzxid: n.czxid}
+	}
+	return n.dir
 }
 
 // genBits is the width of a node's generation; Tree.nodes.gen wraps within it.
@@ -69,9 +127,9 @@ func (n *node) gen() uint32 { return n.genKind & genMask }
 
 func (n *node) setGen(g uint32) { n.genKind = n.genKind&^genMask | g&genMask }
 
-// newNode returns a node with the given data and kind.
-func newNode(data []byte, kind nodeKind) *node {
-	n := &node{}
+// newNode returns the node at path with the given data and kind.
+func newNode(path string, data []byte, kind nodeKind) *node {
+	n := &node{path: path}
 	n.setData(data)
 	n.setKind(kind)
 	return n
@@ -80,7 +138,7 @@ func newNode(data []byte, kind nodeKind) *node {
 // stat returns the Stat clients see: cversion translated from creations to changes,
 // container and TTL markers hidden.
 func (n *node) stat() proto.Stat {
-	nc := int32(n.children.len())
+	nc := n.nchildren()
 	var owner int64
 	if n.kind() == kindEphemeral {
 		owner = n.owner
@@ -91,12 +149,12 @@ func (n *node) stat() proto.Stat {
 		Ctime:          n.ctime,
 		Mtime:          n.mtime,
 		Version:        n.version,
-		Cversion:       n.cversion*2 - nc,
+		Cversion:       n.cversion()*2 - nc,
 		Aversion:       n.aversion,
 		EphemeralOwner: owner,
 		DataLength:     n.dataLen,
 		NumChildren:    nc,
-		Pzxid:          n.pzxid,
+		Pzxid:          n.pzxid(),
 	}
 }
 

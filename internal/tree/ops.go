@@ -33,7 +33,7 @@ func (t *Tree) delete(c *opCtx, path string, version int32) ([]Event, proto.Code
 	if !versionMatches(n.version, version) {
 		return nil, proto.ErrBadVersion
 	}
-	if n.children.len() > 0 {
+	if n.nchildren() > 0 {
 		return nil, proto.ErrNotEmpty
 	}
 	return t.deleteChild(path, n, parentPath, parent, c.zxid), proto.ErrOK

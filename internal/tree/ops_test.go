@@ -115,7 +115,7 @@ func TestSequentialCounter(t *testing.T) {
 	}
 	// The counter is an int: past MaxInt32 the suffix is printed signed.
 	q := h.tree.nodes.get("/q")
-	h.tree.setParentStat("/q", q, math.MaxInt32, q.pzxid)
+	h.tree.setParentStat("/q", q, math.MaxInt32, q.pzxid())
 	if p := h.mustCreate("/q/o", 2); p != "/q/o2147483647" {
 		t.Errorf("got %s", p)
 	}

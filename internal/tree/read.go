@@ -113,7 +113,7 @@ func (t *Tree) getChildren(path string, auth []proto.ID) ([]string, proto.Stat, 
 	if !checkACL(n.acl, proto.PermRead, auth) {
 		return nil, proto.Stat{}, proto.ErrNoAuth
 	}
-	return n.children.sorted(), n.stat(), proto.ErrOK
+	return n.children().sorted(), n.stat(), proto.ErrOK
 }
 
 // countBelow counts the nodes below n, whose path is path.
@@ -123,9 +123,9 @@ func (t *Tree) countBelow(path string, n *node) int {
 	if path == rootPath {
 		prefix = rootPath
 	}
-	for name := range n.children.all() {
+	for name := range n.children().all() {
 		count++
-		if c := t.nodes.get(prefix + name); c != nil && c.children.len() > 0 {
+		if c := t.nodes.get(prefix + name); c != nil && c.nchildren() > 0 {
 			count += t.countBelow(prefix+name, c)
 		}
 	}

@@ -11,12 +11,12 @@ import (
 // child was ever created (internal cversion > 0) or maxNeverUsedMs is non-zero and
 // now - mtime exceeds it; for a TTL node, now - mtime exceeds its TTL.
 func due(n *node, now, maxNeverUsedMs int64) bool {
-	if n.children.len() > 0 {
+	if n.nchildren() > 0 {
 		return false
 	}
 	switch n.kind() {
 	case kindContainer:
-		if n.cversion != 0 {
+		if n.cversion() != 0 {
 			return true
 		}
 		return maxNeverUsedMs != 0 && now-n.mtime > maxNeverUsedMs
@@ -61,7 +61,7 @@ func (t *Tree) deleteContainer(zxid int64, e *Entry) Result {
 	if n.kind() != kindContainer && n.kind() != kindTTL {
 		return Result{Err: proto.ErrBadVersion}
 	}
-	if n.children.len() > 0 {
+	if n.nchildren() > 0 {
 		return Result{Err: proto.ErrNotEmpty}
 	}
 	if !due(n, e.Time, e.MaxNeverUsed) {

@@ -95,7 +95,7 @@ func (t *Tree) closeSession(zxid int64, e *Entry) Result {
 	var events []Event
 	for _, p := range sortedKeys(s.ephemerals) {
 		n := t.nodes.get(p)
-		if n == nil || n.children.len() > 0 {
+		if n == nil || n.nchildren() > 0 {
 			continue // cannot happen: ephemerals have no children
 		}
 		pp := parentOf(p)

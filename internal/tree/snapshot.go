@@ -203,8 +203,8 @@ func writeSnapshot(w io.Writer, st *snapState) error {
 	written, first, inChunk := 0, 0, 0
 	for i, sh := range st.shards {
 		if sh != nil {
-			for p, n := range sh.m {
-				s.node(p, n, aclIdx)
+			for n := range sh.all {
+				s.node(n, aclIdx)
 				written++
 				inChunk++
 				if written%4096 == 0 {
@@ -234,21 +234,21 @@ func writeSnapshot(w io.Writer, st *snapState) error {
 }
 
 // node appends one node record.
-func (s *snapWriter) node(p string, n *node, aclIdx map[*aclEntry]uint64) {
-	s.str(p)
+func (s *snapWriter) node(n *node, aclIdx map[*aclEntry]uint64) {
+	s.str(n.path)
 	s.bytes(n.data())
 	s.uvarint(aclIdx[n.acl])
 	s.varint(n.czxid)
 	s.varint(n.mzxid)
-	s.varint(n.pzxid)
+	s.varint(n.pzxid())
 	s.varint(n.ctime)
 	s.varint(n.mtime)
 	s.varint(n.owner)
 	s.varint(int64(n.version))
-	s.varint(int64(n.cversion))
+	s.varint(int64(n.cversion()))
 	s.varint(int64(n.aversion))
 	s.buf = append(s.buf, byte(n.kind()))
-	s.uvarint(uint64(n.nchildren))
+	s.uvarint(uint64(n.nchildren()))
 }
 
 // chunk writes the buffered records (count nodes of shards [first, end)) as a chunk.

@@ -321,12 +321,14 @@ func (t *Tree) loadChunk(c snapChunk, acls []*aclEntry, part *loadPart) error {
 	d := chunkDecoder{b: c.buf}
 	for range c.count {
 		p := d.str(maxSnapPath)
-		n := newNode(d.bytes(), 0)
+		n := newNode(p, d.bytes(), 0)
 		n.setGen(t.nodes.gen)
 		ai := d.uvarint()
-		n.czxid, n.mzxid, n.pzxid = d.varint(), d.varint(), d.varint()
+		var pzxid int64
+		var cversion int32
+		n.czxid, n.mzxid, pzxid = d.varint(), d.varint(), d.varint()
 		n.ctime, n.mtime, n.owner = d.varint(), d.varint(), d.varint()
-		n.version, n.cversion, n.aversion = d.int32(), d.int32(), d.int32()
+		n.version, cversion, n.aversion = d.int32(), d.int32(), d.int32()
 		kb := d.byte()
 		nc := d.uvarint()
 		if d.err != nil {
@@ -345,9 +347,7 @@ func (t *Tree) loadChunk(c snapChunk, acls []*aclEntry, part *loadPart) error {
 		}
 		n.setKind(nodeKind(kb))
 		n.acl = acls[ai]
-		if nc > 0 {
-			n.children = newChildSet(nc)
-		}
+		n.setDir(pzxid, cversion, nc)
 		switch n.kind() {
 		case kindEphemeral:
 			if t.sessions[n.owner] == nil {
@@ -361,14 +361,14 @@ func (t *Tree) loadChunk(c snapChunk, acls []*aclEntry, part *loadPart) error {
 		}
 		sh := t.nodes.shards[si]
 		if sh == nil {
-			sh = &nodeShard{m: make(map[string]*node), gen: t.nodes.gen}
+			sh = &nodeShard{gen: t.nodes.gen}
 			t.nodes.shards[si] = sh
 		}
-		before := len(sh.m)
-		sh.m[p] = n
-		if len(sh.m) == before {
+		h := slotHash(p)
+		if sh.find(p, h) >= 0 {
 			return badSnapshot("duplicate node %q", p)
 		}
+		sh.insert(n, h)
 		part.nodes++
 		part.hintSum += nc
 		part.aclRefs[ai]++
@@ -447,11 +447,9 @@ func (t *Tree) link(paths []string) error {
 		if parent == nil || parent.kind() == kindEphemeral {
 			return badSnapshot("node %q has no valid parent", p)
 		}
-		if parent.children == nil {
-			parent.children = newChildSet(1)
-		}
-		parent.children.add(childName(p))
-		parent.nchildren++
+		d := parent.ensureDir()
+		d.names.add(childName(p))
+		d.n++
 	}
 	return nil
 }
@@ -540,11 +538,13 @@ func (s *snapReader) readNodesV1(t *Tree, acls []*aclEntry, nNodes uint64) {
 	var hintSum uint64 // the children hints must add up to nNodes-1
 	for i := uint64(0); i < nNodes && s.err == nil; i++ {
 		p := s.str(maxSnapPath)
-		n := newNode(s.bytes(), 0)
+		n := newNode(p, s.bytes(), 0)
 		ai := s.uvarint()
-		n.czxid, n.mzxid, n.pzxid = s.varint(), s.varint(), s.varint()
+		var pzxid int64
+		var cversion int32
+		n.czxid, n.mzxid, pzxid = s.varint(), s.varint(), s.varint()
 		n.ctime, n.mtime, n.owner = s.varint(), s.varint(), s.varint()
-		n.version, n.cversion, n.aversion = s.int32(), s.int32(), s.int32()
+		n.version, cversion, n.aversion = s.int32(), s.int32(), s.int32()
 		kb := s.raw(1)
 		nc := s.uvarint()
 		if s.err != nil {
@@ -561,9 +561,7 @@ func (s *snapReader) readNodesV1(t *Tree, acls []*aclEntry, nNodes uint64) {
 		n.setKind(nodeKind(kb[0]))
 		n.acl = acls[ai]
 		hintSum += nc
-		if nc > 0 {
-			n.children = newChildSet(nc)
-		}
+		n.setDir(pzxid, cversion, nc)
 		if n.kind() == kindEphemeral && t.sessions[n.owner] == nil {
 			s.fail(fmt.Errorf("ephemeral %q of unknown session", p))
 			break
@@ -575,9 +573,9 @@ func (s *snapReader) readNodesV1(t *Tree, acls []*aclEntry, nNodes uint64) {
 	}
 	if s.err == nil {
 		var paths []string
-		for p := range t.nodes.all() {
-			if p != rootPath {
-				paths = append(paths, p)
+		for n := range t.nodes.all() {
+			if n.path != rootPath {
+				paths = append(paths, n.path)
 			}
 		}
 		s.err = t.link(paths)

@@ -50,15 +50,15 @@ func newEmpty() *Tree {
 func New() *Tree {
 	t := newEmpty()
 	open := t.internACL(proto.WorldACL(proto.PermAll))
-	special := func(acl *aclEntry, aversion int32) *node {
-		n := newNode([]byte{}, kindPersistent)
+	special := func(path string, acl *aclEntry, aversion int32) *node {
+		n := newNode(path, []byte{}, kindPersistent)
 		n.acl, n.aversion = acl, aversion
 		return n
 	}
-	t.insertNode(rootPath, special(open, 0), nil)
-	t.insertNode(zkPath, special(open, 0), t.nodes.get(rootPath))
-	t.insertNode(quotaPath, special(open, 0), t.nodes.get(zkPath))
-	t.insertNode(configPath, special(t.internACL(proto.WorldACL(proto.PermRead)), -1), t.nodes.get(zkPath))
+	t.insertNode(rootPath, special(rootPath, open, 0), nil)
+	t.insertNode(zkPath, special(zkPath, open, 0), t.nodes.get(rootPath))
+	t.insertNode(quotaPath, special(quotaPath, open, 0), t.nodes.get(zkPath))
+	t.insertNode(configPath, special(configPath, t.internACL(proto.WorldACL(proto.PermRead)), -1), t.nodes.get(zkPath))
 	return t
 }
 
@@ -81,10 +81,10 @@ func (t *Tree) ApproxDataSize() int64 { return t.dataSize }
 // the call is O(1).
 func (t *Tree) Digest() uint64 { return mix64(t.digest ^ mix64(uint64(t.lastZxid)+0x9e3779b97f4a7c15)) }
 
+// onUndo records an undo step. Callers test t.recording first, so that outside a
+// multi the closure is not even made (it would be an allocation per change).
 func (t *Tree) onUndo(f func()) {
-	if t.recording {
-		t.undo = append(t.undo, f)
-	}
+	t.undo = append(t.undo, f)
 }
 
 // insertNode adds n at path under parent (nil only for the root) and maintains every
@@ -94,14 +94,12 @@ func (t *Tree) insertNode(path string, n *node, parent *node) {
 	if n.gen() == 0 {
 		n.setGen(t.nodes.gen) // a new node; a node re-inserted by a rollback keeps its own
 	}
-	t.nodes.set(path, n, t.cow)
+	t.nodes.set(n, t.cow)
 	if parent != nil {
 		parent = t.writable(parentOf(path), parent)
-		if parent.children == nil {
-			parent.children = newChildSet(1)
-		}
-		parent.children.add(childName(path))
-		parent.nchildren = int32(parent.children.len())
+		d := parent.ensureDir()
+		d.names.add(childName(path))
+		d.n = int32(d.names.len())
 	}
 	switch n.kind() {
 	case kindEphemeral:
@@ -124,10 +122,11 @@ func (t *Tree) removeNode(path string, n *node, parent *node) {
 	t.nodes.del(path, t.cow)
 	if parent != nil {
 		parent = t.writable(parentOf(path), parent)
-		parent.children.remove(childName(path))
-		parent.nchildren = int32(parent.children.len())
-		if parent.nchildren == 0 {
-			parent.children = nil
+		d := parent.dir
+		d.names.remove(childName(path))
+		d.n = int32(d.names.len())
+		if d.n == 0 {
+			d.names = childSet{} // the dir stays: it holds pzxid and the counter
 		}
 	}
 	switch n.kind() {
@@ -152,11 +151,14 @@ func childName(path string) string { return path[strings.LastIndexByte(path, '/'
 // setParentStat sets a parent's internal cversion and pzxid, keeping the digest.
 func (t *Tree) setParentStat(path string, n *node, cversion int32, pzxid int64) {
 	n = t.writable(path, n)
-	oldC, oldP := n.cversion, n.pzxid
+	oldC, oldP := n.cversion(), n.pzxid()
 	t.digest -= hashMeta(path, n)
-	n.cversion, n.pzxid = cversion, pzxid
+	d := n.ensureDir()
+	d.cversion, d.pzxid = cversion, pzxid
 	t.digest += hashMeta(path, n)
-	t.onUndo(func() { t.setParentStat(path, n, oldC, oldP) })
+	if t.recording { // the closure is made only when needed
+		t.onUndo(func() { t.setParentStat(path, n, oldC, oldP) })
+	}
 }
 
 // addChild creates n at path under parent as a create txn does: the parent's creation
@@ -164,8 +166,10 @@ func (t *Tree) setParentStat(path string, n *node, cversion int32, pzxid int64) 
 func (t *Tree) addChild(path string, n *node, parentPath string, parent *node, zxid int64) {
 	parent = t.writable(parentPath, parent)
 	t.insertNode(path, n, parent)
-	t.onUndo(func() { t.removeNode(path, n, parent) })
-	t.setParentStat(parentPath, parent, parent.cversion+1, zxid)
+	if t.recording { // the closure is made only when needed
+		t.onUndo(func() { t.removeNode(path, n, parent) })
+	}
+	t.setParentStat(parentPath, parent, parent.cversion()+1, zxid)
 }
 
 // deleteChild deletes the childless node at path: the parent's pzxid becomes zxid.
@@ -173,9 +177,11 @@ func (t *Tree) addChild(path string, n *node, parentPath string, parent *node, z
 func (t *Tree) deleteChild(path string, n *node, parentPath string, parent *node, zxid int64) []Event {
 	parent = t.writable(parentPath, parent)
 	t.removeNode(path, n, parent)
-	t.onUndo(func() { t.insertNode(path, n, parent) })
-	if zxid > parent.pzxid {
-		t.setParentStat(parentPath, parent, parent.cversion, zxid)
+	if t.recording { // the closure is made only when needed
+		t.onUndo(func() { t.insertNode(path, n, parent) })
+	}
+	if zxid > parent.pzxid() {
+		t.setParentStat(parentPath, parent, parent.cversion(), zxid)
 	}
 	return []Event{
 		{Type: proto.EventNodeDeleted, Path: path, ACL: aclOf(n)},
@@ -193,7 +199,9 @@ func (t *Tree) setNodeData(path string, n *node, data []byte, version int32, zxi
 	n.setData(data)
 	n.version, n.mzxid, n.mtime = version, zxid, now
 	t.digest += hashData(path, data) + hashMeta(path, n)
-	t.onUndo(func() { t.setNodeData(path, n, oldData, oldV, oldM, oldT) })
+	if t.recording { // the closure is made only when needed
+		t.onUndo(func() { t.setNodeData(path, n, oldData, oldV, oldM, oldT) })
+	}
 	return n
 }
 
@@ -207,6 +215,8 @@ func (t *Tree) setNodeACL(path string, n *node, a *aclEntry, aversion int32) *no
 	t.unrefACL(n.acl)
 	n.acl, n.aversion = a, aversion
 	t.digest += hashMeta(path, n)
-	t.onUndo(func() { t.setNodeACL(path, n, oldA, oldV) })
+	if t.recording { // the closure is made only when needed
+		t.onUndo(func() { t.setNodeACL(path, n, oldA, oldV) })
+	}
 	return n
 }
