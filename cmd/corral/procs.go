@@ -14,12 +14,18 @@ import (
 // laptop, a benchmark on loopback) compete for its CPUs. Each Go process would
 // otherwise run with GOMAXPROCS = all of them, and with more runnable threads than
 // cores every raft round trip between the members turns into futex wake-ups and
-// context switches between processes: on a 2-core machine with three members that
-// costs about a quarter of session-churn throughput (measured with
-// `corral bench --workload session-churn`, three members on loopback). So, unless
-// GOMAXPROCS is set in the environment, a member that finds k members of its
-// cluster on this host (itself included) runs with GOMAXPROCS = NumCPU / k, at least 1.
-// A member on a host of its own is not affected.
+// context switches between processes. So, unless GOMAXPROCS is set in the
+// environment, a member that finds k members of its cluster on this host (itself
+// included) runs with GOMAXPROCS = NumCPU / k, but never fewer than 2: the raft loop
+// holds its P through every WAL fsync (a blocking system call, which the runtime
+// takes back only after a while), and with a single P nothing else of the member
+// runs meanwhile. Measured with `corral bench`, three members on loopback on a
+// 2-core machine, WAL on a virtio disk: GOMAXPROCS 1 instead of 2 cost 10 % of
+// session churn and 20 % of set throughput (on tmpfs, where fsync does not block,
+// 1 was faster). A member on a host of its own is not affected.
+
+// minProcs is the least GOMAXPROCS splitProcs chooses (see above).
+const minProcs = 2
 
 // splitProcs returns the GOMAXPROCS for a member that shares a host of cpus CPUs
 // with local-1 other members of its cluster.
@@ -27,7 +33,7 @@ func splitProcs(cpus, local int) int {
 	if local <= 1 {
 		return cpus
 	}
-	return max(1, cpus/local)
+	return min(cpus, max(minProcs, cpus/local))
 }
 
 // localMembers counts the peers whose address is on this host: a loopback address,

@@ -8,8 +8,8 @@ import (
 
 func TestSplitProcs(t *testing.T) {
 	for _, c := range []struct{ cpus, local, want int }{
-		{2, 0, 2}, {2, 1, 2}, {2, 2, 1}, {2, 3, 1}, {2, 5, 1},
-		{8, 3, 2}, {16, 3, 5}, {1, 3, 1},
+		{2, 0, 2}, {2, 1, 2}, {2, 2, 2}, {2, 3, 2}, {2, 5, 2},
+		{8, 3, 2}, {16, 3, 5}, {1, 3, 1}, {4, 3, 2}, {6, 2, 3},
 	} {
 		if got := splitProcs(c.cpus, c.local); got != c.want {
 			t.Errorf("splitProcs(%d, %d) = %d, want %d", c.cpus, c.local, got, c.want)

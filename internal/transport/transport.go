@@ -217,37 +217,43 @@ func (t *Transport) peer(id uint64) *peer {
 // that cannot be queued is dropped and reported unreachable.
 func (t *Transport) Send(msgs []raftpb.Message) {
 	for i := range msgs {
-		m := msgs[i]
+		m := &msgs[i]
 		if m.To == t.cfg.ID {
 			continue
 		}
 		p := t.peer(m.To)
 		if p == nil {
 			t.lg.Debug("dropping message to a member with no known address", "to", fmt.Sprintf("%x", m.To), "type", m.Type)
-			t.dropped(m)
+			t.dropped(*m)
 			continue
 		}
 		if m.Type == raftpb.MsgSnap {
-			p.sendSnapshot(m)
+			p.sendSnapshot(*m)
 			continue
 		}
 		pass, delay := t.cfg.Faults.decide(t.cfg.ID, m.To)
 		if !pass {
 			continue
 		}
-		out := outMsg{typ: frameRaft, raft: m}
 		if delay > 0 {
-			time.AfterFunc(delay, func() {
-				if !p.enqueue(out) {
-					t.dropped(m)
-				}
-			})
+			t.sendLater(p, *m, delay)
 			continue
 		}
-		if !p.enqueue(out) {
-			t.dropped(m)
+		if !p.enqueue(outMsg{typ: frameRaft, raft: *m}) {
+			t.dropped(*m)
 		}
 	}
+}
+
+// sendLater queues m for p after delay (an injected fault). It is a function of its
+// own so that Send's loop variables are not captured by the closure (which would
+// move every message to the heap).
+func (t *Transport) sendLater(p *peer, m raftpb.Message, delay time.Duration) {
+	time.AfterFunc(delay, func() {
+		if !p.enqueue(outMsg{typ: frameRaft, raft: m}) {
+			t.dropped(m)
+		}
+	})
 }
 
 // dropped reports a raft message that was not sent.
