@@ -90,9 +90,9 @@ func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq boo
 	n.ctime, n.mtime = c.now, c.now
 	switch kind {
 	case kindEphemeral:
-		n.owner = c.session
+		n.setOwner(c.session)
 	case kindTTL:
-		n.owner = req.TTL
+		n.setOwner(req.TTL)
 	}
 	t.addChild(path, n, parentPath, parent, c.zxid)
 	return path, n, [2]Event{

@@ -94,13 +94,13 @@ func dump(t *Tree) string {
 	var b strings.Builder
 	paths := make([]string, 0, t.nodes.len())
 	for n := range t.nodes.all() {
-		paths = append(paths, n.path)
+		paths = append(paths, n.path())
 	}
 	sort.Strings(paths)
 	fmt.Fprintf(&b, "zxid %d\n", t.lastZxid)
 	for _, p := range paths {
 		n := t.nodes.get(p)
-		fmt.Fprintf(&b, "%s %q %+v acl=%v kind=%d owner=%d ic=%d\n", p, n.data(), n.stat(), n.acl.acl, n.kind(), n.owner, n.cversion())
+		fmt.Fprintf(&b, "%s %q %+v acl=%v kind=%d owner=%d ic=%d\n", p, n.data(), n.stat(), n.acl.acl, n.kind(), n.owner(), n.cversion())
 	}
 	for _, s := range t.Sessions() {
 		fmt.Fprintf(&b, "session %d %d %q %d %v\n", s.ID, s.Timeout, s.Passwd, s.Created, t.Ephemerals(s.ID))
@@ -112,7 +112,7 @@ func dump(t *Tree) string {
 func fullDigest(t *Tree) uint64 {
 	var sum uint64
 	for n := range t.nodes.all() {
-		sum += hashData(n.path, n.data()) + hashMeta(n.path, n)
+		sum += hashData(n.path(), n.data()) + hashMeta(n.path(), n)
 	}
 	for _, s := range t.sessions {
 		sum += hashSession(s)
@@ -135,7 +135,7 @@ func checkInvariants(t testing.TB, tr *Tree) {
 	}
 	refs := map[*aclEntry]int{}
 	for n := range tr.nodes.all() {
-		p := n.path
+		p := n.path()
 		size += int64(len(p) + len(n.data()))
 		refs[n.acl]++
 		if p != rootPath {
@@ -171,7 +171,7 @@ func checkInvariants(t testing.TB, tr *Tree) {
 		switch n.kind() {
 		case kindEphemeral:
 			eph++
-			if _, ok := tr.sessions[n.owner].ephemerals[p]; !ok {
+			if _, ok := tr.sessions[n.owner()].ephemerals[p]; !ok {
 				t.Fatalf("ephemeral %s not in its session", p)
 			}
 		case kindContainer:
@@ -197,7 +197,7 @@ func checkInvariants(t testing.TB, tr *Tree) {
 	}
 	for id, s := range tr.sessions {
 		for p := range s.ephemerals {
-			if n := tr.nodes.get(p); n == nil || n.kind() != kindEphemeral || n.owner != id {
+			if n := tr.nodes.get(p); n == nil || n.kind() != kindEphemeral || n.owner() != id {
 				t.Fatalf("session %d lists %s", id, p)
 			}
 		}

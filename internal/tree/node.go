@@ -21,85 +21,119 @@ const (
 // holds only node pointers); its name inside the parent's children set is a
 // substring of that same string, so no path is stored twice.
 //
-// A million znodes take a million of these, so the struct is kept to 96 bytes (a Go
-// size class; a field more and it takes 112): the data is a pointer and an int32
-// length rather than a slice, the kind shares a word with the generation, and what
-// only a node with children needs (its children, pzxid, creation counter) lives in
-// a dir, allocated when the first child is created.
+// A million znodes take a million of these, so the struct is kept to 80 bytes (a Go
+// size class; a field more and it takes 96): the path and the data are pointers
+// with int32 lengths rather than strings and slices, the kind shares a word with the
+// generation, and the fields most znodes leave at their usual values (children and
+// their counters, the ephemeral owner or TTL, aversion) live in an ext, allocated
+// for the nodes that need one.
 type node struct {
-	path     string
-	dataPtr  *byte // the data (see data); nil for a znode created with null data
-	dir      *dir  // nil while no child was ever created: pzxid = czxid, cversion = 0
-	acl      *aclEntry
-	czxid    int64
-	mzxid    int64
-	ctime    int64
-	mtime    int64
-	owner    int64 // ephemeral: session id; TTL: ttl in ms; otherwise 0
-	dataLen  int32
-	version  int32
-	aversion int32
-	genKind  uint32 // generation that made this node (see nodemap.go), and kind << genBits
+	pathPtr *byte // the path (see path)
+	dataPtr *byte // the data (see data); nil for a znode created with null data
+	ext     *ext  // nil while every field of ext has its usual value (see ext)
+	acl     *aclEntry
+	czxid   int64
+	mzxid   int64
+	ctime   int64
+	mtime   int64
+	pathLen int32
+	dataLen int32
+	version int32
+	genKind uint32 // generation that made this node (see nodemap.go), and kind << genBits
 }
 
-// dir is the part of a node that concerns its children. A node's dir belongs to
-// that node alone: copying a node for a frozen view (Tree.writable) copies its dir
-// too, so the view keeps the counters of its time, while the names (which a view
-// never reads) stay shared with the live copy.
-type dir struct {
+// ext holds a node's less common fields. Without an ext a node has no child and
+// never had one (pzxid = czxid, cversion = 0), owner 0 and aversion 0. A node's ext
+// belongs to that node alone: copying a node for a frozen view (Tree.writable)
+// copies its ext too, so the view keeps the values of its time, while the child
+// names (which a view never reads) stay shared with the live copy.
+type ext struct {
 	names    childSet
 	pzxid    int64
+	owner    int64 // ephemeral: session id; TTL: ttl in ms; otherwise 0
 	cversion int32 // internal: number of child creations (the sequential counter)
 	n        int32 // names.len(), kept here for frozen views (see above)
+	aversion int32
 }
 
+// path returns the node's path.
+func (n *node) path() string { return unsafe.String(n.pathPtr, n.pathLen) }
+
 func (n *node) pzxid() int64 {
-	if n.dir == nil {
+	if n.ext == nil {
 		return n.czxid
 	}
-	return n.dir.pzxid
+	return n.ext.pzxid
 }
 
 func (n *node) cversion() int32 {
-	if n.dir == nil {
+	if n.ext == nil {
 		return 0
 	}
-	return n.dir.cversion
+	return n.ext.cversion
+}
+
+func (n *node) owner() int64 {
+	if n.ext == nil {
+		return 0
+	}
+	return n.ext.owner
+}
+
+func (n *node) aversion() int32 {
+	if n.ext == nil {
+		return 0
+	}
+	return n.ext.aversion
 }
 
 // nchildren returns the number of children (valid in frozen views too).
 func (n *node) nchildren() int32 {
-	if n.dir == nil {
+	if n.ext == nil {
 		return 0
 	}
-	return n.dir.n
+	return n.ext.n
 }
 
 // children returns the child names; nil when there are none. Not for frozen views.
 func (n *node) children() *childSet {
-	if n.dir == nil || n.dir.n == 0 {
+	if n.ext == nil || n.ext.n == 0 {
 		return nil
 	}
-	return &n.dir.names
+	return &n.ext.names
 }
 
-// setDir gives n a dir with the given counters and room for hint children, unless
-// those counters are what a node without a dir reports.
-func (n *node) setDir(pzxid int64, cversion int32, hint uint64) {
-	if pzxid == n.czxid && cversion == 0 && hint == 0 {
-		n.dir = nil
+// initExt sets the fields of a node being loaded (and gives it room for hint
+// children): an ext only if some value is not the usual one.
+func (n *node) initExt(pzxid int64, cversion int32, hint uint64, owner int64, aversion int32) {
+	if pzxid == n.czxid && cversion == 0 && hint == 0 && owner == 0 && aversion == 0 {
+		n.ext = nil
 		return
 	}
-	n.dir = &dir{pzxid: pzxid, cversion: cversion}
-	n.dir.names.init(hint)
+	n.ext = &ext{pzxid: pzxid, cversion: cversion, owner: owner, aversion: aversion}
+	n.ext.names.init(hint)
 }
 
-// ensureDir returns n's dir, made if n has none.
-func (n *node) ensureDir() *dir {
-	if n.dir == nil {
-		n.dir = &dir{pzxid: n.czxid}
+// ensureExt returns n's ext, made if n has none. n must be writable.
+func (n *node) ensureExt() *ext {
+	if n.ext == nil {
+		n.ext = &ext{pzxid: n.czxid}
 	}
-	return n.dir
+	return n.ext
+}
+
+// setOwner sets the owner (session or TTL) of a writable node.
+func (n *node) setOwner(v int64) {
+	if v != 0 || n.ext != nil {
+		n.ensureExt().owner = v
+	}
+}
+
+// setAversion sets the aversion of a writable node.
+func (n *node) setAversion(v int32) {
+	if v != 0 || n.ext != nil {
+		n.ensureExt().aversion = v
+	}
 }
 
 // genBits is the width of a node's generation; Tree.nodes.gen wraps within it.
@@ -129,7 +163,7 @@ func (n *node) setGen(g uint32) { n.genKind = n.genKind&^genMask | g&genMask }
 
 // newNode returns the node at path with the given data and kind.
 func newNode(path string, data []byte, kind nodeKind) *node {
-	n := &node{path: path}
+	n := &node{pathPtr: unsafe.StringData(path), pathLen: int32(len(path))}
 	n.setData(data)
 	n.setKind(kind)
 	return n
@@ -141,7 +175,7 @@ func (n *node) stat() proto.Stat {
 	nc := n.nchildren()
 	var owner int64
 	if n.kind() == kindEphemeral {
-		owner = n.owner
+		owner = n.owner()
 	}
 	return proto.Stat{
 		Czxid:          n.czxid,
@@ -150,7 +184,7 @@ func (n *node) stat() proto.Stat {
 		Mtime:          n.mtime,
 		Version:        n.version,
 		Cversion:       n.cversion()*2 - nc,
-		Aversion:       n.aversion,
+		Aversion:       n.aversion(),
 		EphemeralOwner: owner,
 		DataLength:     n.dataLen,
 		NumChildren:    nc,
@@ -163,11 +197,11 @@ func (n *node) stat() proto.Stat {
 func (n *node) internalOwner() int64 {
 	switch n.kind() {
 	case kindEphemeral:
-		return n.owner
+		return n.owner()
 	case kindContainer:
 		return proto.ContainerOwner
 	case kindTTL:
-		return -0x0100000000000000 | n.owner // 0xff00_0000_0000_0000 | ttl
+		return -0x0100000000000000 | n.owner() // 0xff00_0000_0000_0000 | ttl
 	}
 	return 0
 }

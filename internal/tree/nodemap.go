@@ -103,7 +103,7 @@ func (s *nodeShard) find(p string, h uint64) int {
 		case 0:
 			return -1
 		case tag:
-			if s.nodes[i].path == p {
+			if s.nodes[i].path() == p {
 				return i
 			}
 		}
@@ -140,7 +140,7 @@ func (s *nodeShard) resize(size int) {
 	s.tags, s.nodes = make([]uint8, size), make([]*node, size)
 	for i, t := range tags {
 		if t != 0 {
-			s.place(nodes[i], slotHash(nodes[i].path))
+			s.place(nodes[i], slotHash(nodes[i].path()))
 		}
 	}
 }
@@ -157,7 +157,7 @@ func (s *nodeShard) removeAt(i int) {
 		if s.tags[j] == 0 {
 			break
 		}
-		k := home(slotHash(s.nodes[j].path), size)
+		k := home(slotHash(s.nodes[j].path()), size)
 		var stays bool // k lies cyclically in (i, j]: the node cannot move to i
 		if i <= j {
 			stays = i < k && k <= j
@@ -247,9 +247,9 @@ func (m *nodeMap) wshard(p string, cow bool) *nodeShard {
 
 // set puts n at its path, in place of the node there if any.
 func (m *nodeMap) set(n *node, cow bool) {
-	s := m.wshard(n.path, cow)
-	h := slotHash(n.path)
-	if i := s.find(n.path, h); i >= 0 {
+	s := m.wshard(n.path(), cow)
+	h := slotHash(n.path())
+	if i := s.find(n.path(), h); i >= 0 {
 		s.nodes[i] = n
 		return
 	}
@@ -298,9 +298,9 @@ func (t *Tree) writable(path string, n *node) *node {
 	}
 	c := *n
 	c.setGen(t.nodes.gen)
-	if n.dir != nil {
-		d := *n.dir // the view keeps n's counters; the names stay shared
-		c.dir = &d
+	if n.ext != nil {
+		d := *n.ext // the view keeps n's counters; the names stay shared
+		c.ext = &d
 	}
 	if cur == n {
 		s.nodes[i] = &c

@@ -27,8 +27,8 @@ func TestNodeMapAgainstMap(t *testing.T) {
 		}
 		seen := 0
 		for n := range m.all() {
-			if want[n.path] != n {
-				t.Fatalf("%s: iteration yields %q, not in the map", stage, n.path)
+			if want[n.path()] != n {
+				t.Fatalf("%s: iteration yields %q, not in the map", stage, n.path())
 			}
 			seen++
 		}
@@ -63,7 +63,7 @@ func TestNodeMapAgainstMap(t *testing.T) {
 	}
 	apply := func(k string, insert bool) {
 		if insert {
-			n := &node{path: k}
+			n := newNode(k, nil, kindPersistent)
 			m.set(n, false)
 			want[k] = n
 		} else {
@@ -104,7 +104,7 @@ func TestNodeShardWrap(t *testing.T) {
 	for round := range 20 {
 		s := &nodeShard{tags: make([]uint8, size), nodes: make([]*node, size)}
 		for _, p := range paths {
-			s.place(&node{path: p}, slotHash(p))
+			s.place(newNode(p, nil, kindPersistent), slotHash(p))
 			s.n++
 		}
 		if s.tags[0] == 0 {
@@ -123,7 +123,7 @@ func TestNodeShardWrap(t *testing.T) {
 			s.removeAt(i)
 			delete(left, paths[k])
 			for p := range left {
-				if j := s.find(p, slotHash(p)); j < 0 || s.nodes[j].path != p {
+				if j := s.find(p, slotHash(p)); j < 0 || s.nodes[j].path() != p {
 					t.Fatalf("round %d: %q lost after deleting %q", round, p, paths[k])
 				}
 			}

@@ -76,10 +76,10 @@ func (t *Tree) setACL(c *opCtx, req *proto.SetACLRequest) (proto.Stat, proto.Cod
 	if !checkACL(n.acl, proto.PermAdmin, c.auth) {
 		return proto.Stat{}, proto.ErrNoAuth
 	}
-	if !versionMatches(n.aversion, req.Version) {
+	if !versionMatches(n.aversion(), req.Version) {
 		return proto.Stat{}, proto.ErrBadVersion
 	}
-	n = t.setNodeACL(req.Path, n, t.internACL(acl), n.aversion+1)
+	n = t.setNodeACL(req.Path, n, t.internACL(acl), n.aversion()+1)
 	return n.stat(), proto.ErrOK
 }
 

@@ -157,7 +157,7 @@ func TestKinds(t *testing.T) {
 			t.Fatalf("%v %s flags %d: %v", c.op, c.path, c.flags, r.Err)
 		}
 		n := h.tree.nodes.get(c.want)
-		if n == nil || n.kind() != c.kind || n.owner != c.owner {
+		if n == nil || n.kind() != c.kind || n.owner() != c.owner {
 			t.Errorf("%v %s flags %d: node %+v", c.op, c.want, c.flags, n)
 			continue
 		}

@@ -21,7 +21,7 @@ func due(n *node, now, maxNeverUsedMs int64) bool {
 		}
 		return maxNeverUsedMs != 0 && now-n.mtime > maxNeverUsedMs
 	case kindTTL:
-		return n.owner != 0 && now-n.mtime > n.owner
+		return n.owner() != 0 && now-n.mtime > n.owner()
 	}
 	return false
 }

@@ -235,7 +235,7 @@ func writeSnapshot(w io.Writer, st *snapState) error {
 
 // node appends one node record.
 func (s *snapWriter) node(n *node, aclIdx map[*aclEntry]uint64) {
-	s.str(n.path)
+	s.str(n.path())
 	s.bytes(n.data())
 	s.uvarint(aclIdx[n.acl])
 	s.varint(n.czxid)
@@ -243,10 +243,10 @@ func (s *snapWriter) node(n *node, aclIdx map[*aclEntry]uint64) {
 	s.varint(n.pzxid())
 	s.varint(n.ctime)
 	s.varint(n.mtime)
-	s.varint(n.owner)
+	s.varint(n.owner())
 	s.varint(int64(n.version))
 	s.varint(int64(n.cversion()))
-	s.varint(int64(n.aversion))
+	s.varint(int64(n.aversion()))
 	s.buf = append(s.buf, byte(n.kind()))
 	s.uvarint(uint64(n.nchildren()))
 }

@@ -324,11 +324,11 @@ func (t *Tree) loadChunk(c snapChunk, acls []*aclEntry, part *loadPart) error {
 		n := newNode(p, d.bytes(), 0)
 		n.setGen(t.nodes.gen)
 		ai := d.uvarint()
-		var pzxid int64
-		var cversion int32
+		var pzxid, owner int64
+		var cversion, aversion int32
 		n.czxid, n.mzxid, pzxid = d.varint(), d.varint(), d.varint()
-		n.ctime, n.mtime, n.owner = d.varint(), d.varint(), d.varint()
-		n.version, cversion, n.aversion = d.int32(), d.int32(), d.int32()
+		n.ctime, n.mtime, owner = d.varint(), d.varint(), d.varint()
+		n.version, cversion, aversion = d.int32(), d.int32(), d.int32()
 		kb := d.byte()
 		nc := d.uvarint()
 		if d.err != nil {
@@ -347,13 +347,13 @@ func (t *Tree) loadChunk(c snapChunk, acls []*aclEntry, part *loadPart) error {
 		}
 		n.setKind(nodeKind(kb))
 		n.acl = acls[ai]
-		n.setDir(pzxid, cversion, nc)
+		n.initExt(pzxid, cversion, nc, owner, aversion)
 		switch n.kind() {
 		case kindEphemeral:
-			if t.sessions[n.owner] == nil {
+			if t.sessions[n.owner()] == nil {
 				return badSnapshot("ephemeral %q of unknown session", p)
 			}
-			part.ephemerals = append(part.ephemerals, ephemeralRef{p, n.owner})
+			part.ephemerals = append(part.ephemerals, ephemeralRef{p, n.owner()})
 		case kindContainer:
 			part.containers = append(part.containers, p)
 		case kindTTL:
@@ -447,7 +447,7 @@ func (t *Tree) link(paths []string) error {
 		if parent == nil || parent.kind() == kindEphemeral {
 			return badSnapshot("node %q has no valid parent", p)
 		}
-		d := parent.ensureDir()
+		d := parent.ensureExt()
 		d.names.add(childName(p))
 		d.n++
 	}
@@ -540,11 +540,11 @@ func (s *snapReader) readNodesV1(t *Tree, acls []*aclEntry, nNodes uint64) {
 		p := s.str(maxSnapPath)
 		n := newNode(p, s.bytes(), 0)
 		ai := s.uvarint()
-		var pzxid int64
-		var cversion int32
+		var pzxid, owner int64
+		var cversion, aversion int32
 		n.czxid, n.mzxid, pzxid = s.varint(), s.varint(), s.varint()
-		n.ctime, n.mtime, n.owner = s.varint(), s.varint(), s.varint()
-		n.version, cversion, n.aversion = s.int32(), s.int32(), s.int32()
+		n.ctime, n.mtime, owner = s.varint(), s.varint(), s.varint()
+		n.version, cversion, aversion = s.int32(), s.int32(), s.int32()
 		kb := s.raw(1)
 		nc := s.uvarint()
 		if s.err != nil {
@@ -561,8 +561,8 @@ func (s *snapReader) readNodesV1(t *Tree, acls []*aclEntry, nNodes uint64) {
 		n.setKind(nodeKind(kb[0]))
 		n.acl = acls[ai]
 		hintSum += nc
-		n.setDir(pzxid, cversion, nc)
-		if n.kind() == kindEphemeral && t.sessions[n.owner] == nil {
+		n.initExt(pzxid, cversion, nc, owner, aversion)
+		if n.kind() == kindEphemeral && t.sessions[n.owner()] == nil {
 			s.fail(fmt.Errorf("ephemeral %q of unknown session", p))
 			break
 		}
@@ -574,8 +574,8 @@ func (s *snapReader) readNodesV1(t *Tree, acls []*aclEntry, nNodes uint64) {
 	if s.err == nil {
 		var paths []string
 		for n := range t.nodes.all() {
-			if n.path != rootPath {
-				paths = append(paths, n.path)
+			if n.path() != rootPath {
+				paths = append(paths, n.path())
 			}
 		}
 		s.err = t.link(paths)

@@ -52,7 +52,8 @@ func New() *Tree {
 	open := t.internACL(proto.WorldACL(proto.PermAll))
 	special := func(path string, acl *aclEntry, aversion int32) *node {
 		n := newNode(path, []byte{}, kindPersistent)
-		n.acl, n.aversion = acl, aversion
+		n.acl = acl
+		n.setAversion(aversion)
 		return n
 	}
 	t.insertNode(rootPath, special(rootPath, open, 0), nil)
@@ -97,14 +98,14 @@ func (t *Tree) insertNode(path string, n *node, parent *node) {
 	t.nodes.set(n, t.cow)
 	if parent != nil {
 		parent = t.writable(parentOf(path), parent)
-		d := parent.ensureDir()
+		d := parent.ensureExt()
 		d.names.add(childName(path))
 		d.n = int32(d.names.len())
 	}
 	switch n.kind() {
 	case kindEphemeral:
 		t.ephemerals++
-		if s := t.sessions[n.owner]; s != nil {
+		if s := t.sessions[n.owner()]; s != nil {
 			s.addEphemeral(path)
 		}
 	case kindContainer:
@@ -122,7 +123,7 @@ func (t *Tree) removeNode(path string, n *node, parent *node) {
 	t.nodes.del(path, t.cow)
 	if parent != nil {
 		parent = t.writable(parentOf(path), parent)
-		d := parent.dir
+		d := parent.ext
 		d.names.remove(childName(path))
 		d.n = int32(d.names.len())
 		if d.n == 0 {
@@ -132,7 +133,7 @@ func (t *Tree) removeNode(path string, n *node, parent *node) {
 	switch n.kind() {
 	case kindEphemeral:
 		t.ephemerals--
-		if s := t.sessions[n.owner]; s != nil {
+		if s := t.sessions[n.owner()]; s != nil {
 			delete(s.ephemerals, path)
 		}
 	case kindContainer:
@@ -153,7 +154,7 @@ func (t *Tree) setParentStat(path string, n *node, cversion int32, pzxid int64) 
 	n = t.writable(path, n)
 	oldC, oldP := n.cversion(), n.pzxid()
 	t.digest -= hashMeta(path, n)
-	d := n.ensureDir()
+	d := n.ensureExt()
 	d.cversion, d.pzxid = cversion, pzxid
 	t.digest += hashMeta(path, n)
 	if t.recording { // the closure is made only when needed
@@ -209,11 +210,12 @@ func (t *Tree) setNodeData(path string, n *node, data []byte, version int32, zxi
 // writable).
 func (t *Tree) setNodeACL(path string, n *node, a *aclEntry, aversion int32) *node {
 	n = t.writable(path, n)
-	oldA, oldV := n.acl, n.aversion
+	oldA, oldV := n.acl, n.aversion()
 	t.digest -= hashMeta(path, n)
 	t.refACL(a)
 	t.unrefACL(n.acl)
-	n.acl, n.aversion = a, aversion
+	n.acl = a
+	n.setAversion(aversion)
 	t.digest += hashMeta(path, n)
 	if t.recording { // the closure is made only when needed
 		t.onUndo(func() { t.setNodeACL(path, n, oldA, oldV) })
