@@ -249,13 +249,24 @@ measure() {
 	fi
 	if [[ $sys == etcd ]]; then target=(--etcd "$ADDRS"); else target=(--servers "$ADDRS"); fi
 	log "$sys x$n: running $WORKLOADS on $ADDRS"
+	local ovf0 ovf1
+	ovf0=$(listen_overflows)
 	if ! timeout 300 "$BIN" bench "${target[@]}" --workload "$WORKLOADS" --sessions "$SESSIONS" \
 		--inflight "$INFLIGHT" --duration "$DURATION" --warmup "$WARMUP" -q --json \
 		--out "$WORK/$sys-$n.json" >"$WORK/$sys-$n.txt" 2>"$WORK/$sys-$n.err"; then
 		log "$sys x$n: bench failed: $(tail -n 3 "$WORK/$sys-$n.err")"
 		rm -f "$WORK/$sys-$n.json"
 	fi
+	ovf1=$(listen_overflows)
+	[[ -z $ovf0 || -z $ovf1 ]] || echo $((ovf1 - ovf0)) >"$WORK/$sys-$n.ovf"
 	stop_all
+}
+
+# listen_overflows prints the host's count of connections dropped because a listen
+# queue was full (TcpExt ListenOverflows, /proc/net/netstat), or nothing if unknown.
+listen_overflows() {
+	awk '$1 == "TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) col[$i] = i; h = 1 } else if ("ListenOverflows" in col) print $col["ListenOverflows"] }' \
+		/proc/net/netstat 2>/dev/null
 }
 
 for n in $MEMBERS; do
@@ -426,6 +437,14 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 		echo
 		"$BIN" bench compare "corral=$WORK/corral-$n.json" "zookeeper=$WORK/zk-$n.json" "etcd=$WORK/etcd-$n.json" 2>/dev/null
 		echo
+		ovf=""
+		for sys in corral zk etcd; do
+			[[ -f $WORK/$sys-$n.ovf ]] && ovf+="${ovf:+, }${sys/zk/zookeeper} $(cat "$WORK/$sys-$n.ovf")"
+		done
+		if [[ -n $ovf ]]; then
+			echo "Connections dropped at a full listen queue (TcpExt ListenOverflows) during all the workloads: $ovf."
+			echo
+		fi
 		if [[ -n ${PLOTTED[$n]:-} ]]; then
 			echo "![throughput, $n member(s)]($PLOTREL/${PLOTTED[$n]}-throughput.png)"
 			echo "![p99 latency, $n member(s)]($PLOTREL/${PLOTTED[$n]}-p99.png)"
