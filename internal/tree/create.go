@@ -86,7 +86,7 @@ func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq boo
 	}
 	n := newNode(path, req.Data, kind)
 	n.acl = t.internACL(acl)
-	n.czxid, n.mzxid = c.zxid, c.zxid // and pzxid (no dir yet)
+	n.czxid, n.mzxid = c.zxid, c.zxid // and pzxid (no ext yet)
 	n.ctime, n.mtime = c.now, c.now
 	switch kind {
 	case kindEphemeral:

@@ -19,10 +19,10 @@ import (
 //     shard pointers; the first change to a shard after a Freeze clones that shard (a
 //     few hundred slots at 1M znodes), and later changes in the same generation go
 //     to the clone.
-//   - A node is copied (a flat struct copy, and a copy of its dir) before its first
+//   - A node is copied (a flat struct copy, and a copy of its ext) before its first
 //     change after a Freeze. The copy takes over the child names, which the view
-//     never reads: the view's dir keeps the child count, pzxid and counter, and that
-//     is all a snapshot needs.
+//     never reads: the view's ext keeps the child count, pzxid, counter, owner and
+//     aversion, and that is all a snapshot needs.
 //   - Sessions and interned ACLs are few; Freeze copies them.
 //
 // Every shard and node carries the generation that made it. Freeze increments the
@@ -299,7 +299,7 @@ func (t *Tree) writable(path string, n *node) *node {
 	c := *n
 	c.setGen(t.nodes.gen)
 	if n.ext != nil {
-		d := *n.ext // the view keeps n's counters; the names stay shared
+		d := *n.ext // the view keeps n's values; the names stay shared
 		c.ext = &d
 	}
 	if cur == n {

@@ -127,7 +127,7 @@ func (t *Tree) removeNode(path string, n *node, parent *node) {
 		d.names.remove(childName(path))
 		d.n = int32(d.names.len())
 		if d.n == 0 {
-			d.names = childSet{} // the dir stays: it holds pzxid and the counter
+			d.names = childSet{} // the ext stays: it holds pzxid and the counter
 		}
 	}
 	switch n.kind() {
