@@ -1,5 +1,7 @@
 package proto
 
+import "encoding/binary"
+
 // Stat is a znode's metadata (data.Stat).
 type Stat struct {
 	Czxid          int64
@@ -67,12 +69,20 @@ type ACL struct {
 }
 
 // EncodeACLs writes a vector<ACL>; nil is written as an empty vector.
-func EncodeACLs(e *Encoder, acls []ACL) {
-	e.Int(int32(len(acls)))
-	for i := range acls {
-		e.Int(acls[i].Perms)
-		acls[i].ID.Encode(e)
+func EncodeACLs(e *Encoder, acls []ACL) { e.buf = AppendACLs(e.buf, acls) }
+
+// AppendACLs appends the encoding of EncodeACLs to dst. It only appends, so a
+// caller's stack buffer stays on the stack.
+func AppendACLs(dst []byte, acls []ACL) []byte {
+	str := func(b []byte, s string) []byte {
+		return append(binary.BigEndian.AppendUint32(b, uint32(len(s))), s...)
 	}
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(acls)))
+	for i := range acls {
+		dst = binary.BigEndian.AppendUint32(dst, uint32(acls[i].Perms))
+		dst = str(str(dst, acls[i].ID.Scheme), acls[i].ID.ID)
+	}
+	return dst
 }
 
 // DecodeACLs reads a vector<ACL>; a null vector reads as nil.

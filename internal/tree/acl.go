@@ -1,7 +1,6 @@
 package tree
 
 import (
-	"encoding/binary"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,27 +18,13 @@ type aclEntry struct {
 }
 
 // aclKey is the canonical encoding of an ACL list, used to intern it.
-func aclKey(acl []proto.ACL) string { return string(appendACLKey(nil, acl)) }
-
-// appendACLKey appends acl's key to dst: its jute encoding (proto.EncodeACLs), written
-// here with plain appends so that a caller's stack buffer stays on the stack.
-func appendACLKey(dst []byte, acl []proto.ACL) []byte {
-	str := func(b []byte, s string) []byte {
-		return append(binary.BigEndian.AppendUint32(b, uint32(len(s))), s...)
-	}
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(acl)))
-	for i := range acl {
-		dst = binary.BigEndian.AppendUint32(dst, uint32(acl[i].Perms))
-		dst = str(str(dst, acl[i].ID.Scheme), acl[i].ID.ID)
-	}
-	return dst
-}
+func aclKey(acl []proto.ACL) string { return string(proto.AppendACLs(nil, acl)) }
 
 // internACL returns the shared entry for acl. A new entry is not kept in the table
 // until a node references it (ref).
 func (t *Tree) internACL(acl []proto.ACL) *aclEntry {
 	var buf [128]byte // most keys fit: then a known ACL costs no allocation
-	kb := appendACLKey(buf[:0], acl)
+	kb := proto.AppendACLs(buf[:0], acl)
 	if a, ok := t.acls[string(kb)]; ok {
 		return a
 	}

@@ -91,8 +91,7 @@ func (t *Tree) applyRequest(c *opCtx, op proto.OpCode, body []byte) Result {
 			return Result{Err: code}
 		}
 		// The reply and the events are allocated together: one allocation less per
-		// create, and none of the size of a node (96 bytes: a short-lived object
-		// of that size would leave holes between the long-lived nodes).
+		// create.
 		if op == proto.OpCreate {
 			r := &struct {
 				resp proto.CreateResponse

@@ -56,6 +56,22 @@ type ext struct {
 	aversion int32
 }
 
+// addChild adds a child's name.
+func (e *ext) addChild(name string) {
+	e.names.add(name)
+	e.n = int32(e.names.len())
+}
+
+// removeChild removes a child's name; the set's memory goes with the last one (the
+// ext stays: it holds pzxid and the counter).
+func (e *ext) removeChild(name string) {
+	e.names.remove(name)
+	e.n = int32(e.names.len())
+	if e.n == 0 {
+		e.names = childSet{}
+	}
+}
+
 // path returns the node's path.
 func (n *node) path() string { return unsafe.String(n.pathPtr, n.pathLen) }
 

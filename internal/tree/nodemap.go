@@ -211,8 +211,8 @@ func shardsAll(shards []*nodeShard) iter.Seq[*node] {
 			if s == nil {
 				continue
 			}
-			for i, t := range s.tags {
-				if t != 0 && !yield(s.nodes[i]) {
+			for n := range s.all {
+				if !yield(n) {
 					return
 				}
 			}

@@ -447,9 +447,7 @@ func (t *Tree) link(paths []string) error {
 		if parent == nil || parent.kind() == kindEphemeral {
 			return badSnapshot("node %q has no valid parent", p)
 		}
-		d := parent.ensureExt()
-		d.names.add(childName(p))
-		d.n++
+		parent.ensureExt().addChild(childName(p))
 	}
 	return nil
 }
@@ -566,7 +564,7 @@ func (s *snapReader) readNodesV1(t *Tree, acls []*aclEntry, nNodes uint64) {
 			s.fail(fmt.Errorf("ephemeral %q of unknown session", p))
 			break
 		}
-		t.insertNode(p, n, nil)
+		t.insertNode(n, nil)
 	}
 	if s.err == nil {
 		s.checkStructure(t, nNodes, []loadPart{{hintSum: hintSum}})

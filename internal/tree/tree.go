@@ -56,10 +56,10 @@ func New() *Tree {
 		n.setAversion(aversion)
 		return n
 	}
-	t.insertNode(rootPath, special(rootPath, open, 0), nil)
-	t.insertNode(zkPath, special(zkPath, open, 0), t.nodes.get(rootPath))
-	t.insertNode(quotaPath, special(quotaPath, open, 0), t.nodes.get(zkPath))
-	t.insertNode(configPath, special(configPath, t.internACL(proto.WorldACL(proto.PermRead)), -1), t.nodes.get(zkPath))
+	t.insertNode(special(rootPath, open, 0), nil)
+	t.insertNode(special(zkPath, open, 0), t.nodes.get(rootPath))
+	t.insertNode(special(quotaPath, open, 0), t.nodes.get(zkPath))
+	t.insertNode(special(configPath, t.internACL(proto.WorldACL(proto.PermRead)), -1), t.nodes.get(zkPath))
 	return t
 }
 
@@ -88,19 +88,18 @@ func (t *Tree) onUndo(f func()) {
 	t.undo = append(t.undo, f)
 }
 
-// insertNode adds n at path under parent (nil only for the root) and maintains every
-// index: children, session ephemerals, containers, TTLs, counters, ACL refs, digest.
-// It does not touch the parent's stat.
-func (t *Tree) insertNode(path string, n *node, parent *node) {
+// insertNode adds n at its path under parent (nil only for the root) and maintains
+// every index: children, session ephemerals, containers, TTLs, counters, ACL refs,
+// digest. It does not touch the parent's stat.
+func (t *Tree) insertNode(n *node, parent *node) {
+	path := n.path()
 	if n.gen() == 0 {
 		n.setGen(t.nodes.gen) // a new node; a node re-inserted by a rollback keeps its own
 	}
 	t.nodes.set(n, t.cow)
 	if parent != nil {
 		parent = t.writable(parentOf(path), parent)
-		d := parent.ensureExt()
-		d.names.add(childName(path))
-		d.n = int32(d.names.len())
+		parent.ensureExt().addChild(childName(path))
 	}
 	switch n.kind() {
 	case kindEphemeral:
@@ -119,16 +118,12 @@ func (t *Tree) insertNode(path string, n *node, parent *node) {
 }
 
 // removeNode is the inverse of insertNode.
-func (t *Tree) removeNode(path string, n *node, parent *node) {
+func (t *Tree) removeNode(n *node, parent *node) {
+	path := n.path()
 	t.nodes.del(path, t.cow)
 	if parent != nil {
 		parent = t.writable(parentOf(path), parent)
-		d := parent.ext
-		d.names.remove(childName(path))
-		d.n = int32(d.names.len())
-		if d.n == 0 {
-			d.names = childSet{} // the ext stays: it holds pzxid and the counter
-		}
+		parent.ext.removeChild(childName(path))
 	}
 	switch n.kind() {
 	case kindEphemeral:
@@ -166,9 +161,9 @@ func (t *Tree) setParentStat(path string, n *node, cversion int32, pzxid int64) 
 // counter goes up and its pzxid becomes zxid.
 func (t *Tree) addChild(path string, n *node, parentPath string, parent *node, zxid int64) {
 	parent = t.writable(parentPath, parent)
-	t.insertNode(path, n, parent)
+	t.insertNode(n, parent)
 	if t.recording { // the closure is made only when needed
-		t.onUndo(func() { t.removeNode(path, n, parent) })
+		t.onUndo(func() { t.removeNode(n, parent) })
 	}
 	t.setParentStat(parentPath, parent, parent.cversion()+1, zxid)
 }
@@ -177,9 +172,9 @@ func (t *Tree) addChild(path string, n *node, parentPath string, parent *node, z
 // It returns the two events of a delete.
 func (t *Tree) deleteChild(path string, n *node, parentPath string, parent *node, zxid int64) []Event {
 	parent = t.writable(parentPath, parent)
-	t.removeNode(path, n, parent)
+	t.removeNode(n, parent)
 	if t.recording { // the closure is made only when needed
-		t.onUndo(func() { t.insertNode(path, n, parent) })
+		t.onUndo(func() { t.insertNode(n, parent) })
 	}
 	if zxid > parent.pzxid() {
 		t.setParentStat(parentPath, parent, parent.cversion(), zxid)
