@@ -43,8 +43,13 @@
 //
 // # The Ready loop
 //
-// One goroutine (Node.run) owns raft's Ready channel, the WAL and the state
-// machine. For every Ready, in this order:
+// Raft itself is etcd-raft's RawNode behind a mutex (lockedRaft): the
+// goroutine that receives a message or makes a proposal steps raft itself,
+// and wakes the loop. One goroutine (Node.run) takes the Readys, and owns
+// the WAL and the state machine; it holds the mutex only to take a Ready and
+// to Advance, so messages and proposals keep being stepped while it writes
+// and applies, as with raft.Node but without a hand-off between goroutines
+// for each of them. For every Ready, in this order:
 //
 //  0. A snapshot from the leader (the transport has already stored and
 //     verified its file as snap/<name>.recv) is renamed into place and

@@ -43,7 +43,7 @@ type Node struct {
 	lg  *slog.Logger
 	zl  *zap.Logger
 	sm  StateMachine
-	rn  raft.Node
+	rn  *lockedRaft
 	ms  *raft.MemoryStorage
 	w   *wal.WAL
 
@@ -108,8 +108,7 @@ type Node struct {
 
 	readyc   chan struct{} // closed once the restored state is applied (and, single member, leader)
 	stopc    chan struct{}
-	props    chan raftpb.Message // proposals forwarded by followers (peers.go)
-	done     chan struct{}       // closed when the loop has exited and storage is closed
+	done     chan struct{} // closed when the loop has exited and storage is closed
 	stopOnce sync.Once
 	graceful atomic.Bool           // Stop (not halt) ended the loop: snapshotOnStop
 	failErr  atomic.Pointer[error] // set when a fatal storage error ended the loop
@@ -135,7 +134,6 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 		readKick: make(chan struct{}, 1),
 		readyc:   make(chan struct{}),
 		stopc:    make(chan struct{}),
-		props:    make(chan raftpb.Message, 4096),
 		done:     make(chan struct{}),
 		book:     make(map[uint64]string),
 		clients:  make(map[uint64]string),
@@ -167,7 +165,6 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 		t.Start()
 	}
 	go n.run()
-	go n.proposalLoop()
 	go n.readLoop()
 	select {
 	case <-n.readyc:
@@ -345,7 +342,9 @@ func (n *Node) open() error {
 	}
 
 	rc := raftConfig(n.cfg, n.ms, snap.Metadata.Index, raftLogger{n.lg.With("sub", "etcd-raft")})
-	n.rn = raft.RestartNode(rc)
+	if n.rn, err = newLockedRaft(rc); err != nil {
+		return fmt.Errorf("raftnode: %w", err)
+	}
 	n.lg.Info("storage opened", "fresh", fresh, "join", ws.meta.Join, "snapshot", snap.Metadata.Index, "took", time.Since(t0))
 	return nil
 }
@@ -377,24 +376,38 @@ func (n *Node) run() {
 	defer ticker.Stop()
 	n.maybeSignalReady()
 	for {
-		select {
-		case <-ticker.C:
-			n.rn.Tick()
-		case rd := <-n.rn.Ready():
+		wake := n.rn.wake
+		if rd, ok := n.rn.ready(); ok {
 			if !n.handleReady(rd) {
 				return
 			}
-			n.rn.Advance()
+			n.rn.advance(rd)
 			n.maybeCampaign()
+			// Raft may have another Ready at once: only poll the rest. select
+			// picks among ready cases at random, so a steady stream of Readys
+			// cannot hold back ticks, a finished snapshot or Stop.
+			wake = closedChan
+		}
+		select {
+		case <-ticker.C:
+			n.rn.Tick()
 		case r := <-n.bg.done:
 			if !n.snapshotDone(r) {
 				return
 			}
 		case <-n.stopc:
 			return
+		case <-wake:
 		}
 	}
 }
+
+// closedChan is always ready to receive from.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // handleReady processes one Ready. It returns false if the loop must end
 // (a fatal storage error; the process exits unless a test intercepted exit).
@@ -636,9 +649,7 @@ func (n *Node) shutdown() {
 // callers match applied entries against what they proposed.
 //
 // It returns ErrNotLeader at once when no leader is known or raft drops the
-// proposal (e.g. during a leadership transfer), and also when the known
-// leader changes while it waits for raft; it never blocks beyond that and
-// ctx.
+// proposal (e.g. during a leadership transfer). It never blocks.
 func (n *Node) Propose(ctx context.Context, data []byte) error {
 	if len(data) > n.cfg.MaxEntryBytes {
 		return ErrEntryTooLarge
@@ -649,9 +660,9 @@ func (n *Node) Propose(ctx context.Context, data []byte) error {
 	return n.withLeader(ctx, func(ctx context.Context) error { return n.rn.Propose(ctx, data) })
 }
 
-// withLeader runs a raft call that may block while no leader is known
-// (raft.Node only takes proposals when it knows one), cancelling it when
-// the known leader changes.
+// withLeader runs a raft call (which does not block: see lockedRaft) if a
+// leader is known and this member is in the cluster, and ErrNotLeader
+// otherwise.
 func (n *Node) withLeader(ctx context.Context, call func(context.Context) error) error {
 	select {
 	case <-n.done:
@@ -669,24 +680,7 @@ func (n *Node) withLeader(ctx context.Context, call func(context.Context) error)
 	if m := n.members.Load(); len(m.Voters) > 0 && !m.IsMember(n.cfg.ID) {
 		return fmt.Errorf("%w: this member is not in the cluster", ErrNotLeader)
 	}
-	if ctx.Done() == nil {
-		// The caller set no deadline: the leader's context alone bounds the
-		// call, without a merged context (and its allocations) per call.
-		err := call(lctx)
-		if err != nil && lctx.Err() != nil && errors.Is(err, context.Canceled) {
-			return ErrNotLeader
-		}
-		return n.mapErr(err)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(lctx, cancel)
-	defer stop()
-	err := call(cctx)
-	if err != nil && ctx.Err() == nil && lctx.Err() != nil && errors.Is(err, context.Canceled) {
-		return ErrNotLeader
-	}
-	return n.mapErr(err)
+	return n.mapErr(call(ctx))
 }
 
 func (n *Node) mapErr(err error) error {

@@ -36,39 +36,16 @@ var _ transport.Handler = (*handler)(nil)
 func (h *handler) node() *Node { return (*Node)(h) }
 
 // Process steps a message received from a peer. A proposal forwarded by a
-// follower goes through its own queue: raft takes proposals only while it
-// knows a leader, and a proposal stepped on the stream's goroutine would hold
-// back everything behind it on that stream (the new leader's heartbeats and
-// appends) for as long as this member knows no leader. (Found by freezing a
-// leader with SIGSTOP: on SIGCONT it read a forwarded proposal first and never
-// heard the new leader.)
+// follower is stepped like any other message: raft takes it or drops it at
+// once (lockedRaft never blocks), so it cannot hold back what follows it on
+// the stream, such as a new leader's heartbeats and appends, while this member
+// knows no leader. (Found by freezing a leader with SIGSTOP, when raft.Node
+// made such a proposal wait for a leader: on SIGCONT it read a forwarded
+// proposal first and never heard the new leader.) A dropped proposal is
+// noticed by the proposer's server, which closes the client's connection when
+// its write is not committed in time.
 func (h *handler) Process(ctx context.Context, m raftpb.Message) error {
-	if m.Type == raftpb.MsgProp {
-		select {
-		case h.props <- m:
-		default:
-			// Full: drop it; the proposer's server closes the client's connection
-			// when its write is not committed in time.
-		}
-		return nil
-	}
 	return h.node().Step(ctx, m)
-}
-
-// proposalLoop steps forwarded proposals in the order they came, each bounded
-// by an election timeout so a member without a leader drops them instead of
-// holding them.
-func (n *Node) proposalLoop() {
-	for {
-		select {
-		case <-n.stopc:
-			return
-		case m := <-n.props:
-			ctx, cancel := context.WithTimeout(context.Background(), n.electionTimeout())
-			n.rn.Step(ctx, m)
-			cancel()
-		}
-	}
 }
 
 // ReportUnreachable tells raft a message to id was dropped.
