@@ -45,42 +45,47 @@
 //
 // Raft itself is etcd-raft's RawNode behind a mutex (lockedRaft): the
 // goroutine that receives a message or makes a proposal steps raft itself,
-// and wakes the loop. One goroutine (Node.run) takes the Readys, and owns
-// the WAL and the state machine; it holds the mutex only to take a Ready and
-// to Advance, so messages and proposals keep being stepped while it writes
-// and applies, as with raft.Node but without a hand-off between goroutines
-// for each of them. For every Ready, in this order:
+// and wakes the loop, without a hand-off between goroutines for each of them.
+// Raft runs with AsyncStorageWrites: a Ready asks for storage work by
+// messages, and the replies to those messages, not Advance, tell raft the
+// work is done. Two goroutines do it:
 //
-//  0. A snapshot from the leader (the transport has already stored and
-//     verified its file as snap/<name>.recv) is renamed into place and
-//     recorded in the WAL. Otherwise: a leader sends all its messages now,
-//     before its own fsync, and a follower its forwarded proposals (MsgProp
-//     promises nothing about its log). Then the CommittedEntries that
-//     precede the Ready's Entries (already in stable storage: all of them on
-//     a leader, whose own entries count toward commit only once persisted)
-//     are applied, so their proposers are answered while the next batch is
-//     being written instead of after it.
-//  1. Persist: the Ready's HardState and Entries are written to the WAL with
-//     one Save, i.e. one write and one fsync (fdatasync) for the whole batch.
-//     Proposals that arrived while the previous Ready was being handled are
-//     in this batch, so concurrent proposers share an fsync (group commit).
-//     If Save fails the process exits (see below): nothing later in the list
-//     may happen with memory ahead of disk.
-//     A snapshot from the leader is then applied to raft's storage and
-//     restored into the state machine, and its membership and addresses
-//     adopted.
-//  2. Append the entries to raft's MemoryStorage (raft's view of stable storage).
-//  3. Send the Ready's messages through the Transport; they may promise
-//     entries or votes that are durable only now. A MsgSnap for a member
-//     that the newest snapshot predates (just added), or whose snapshot the
-//     in-memory log no longer continues (see maybeCompactAlone), gets a fresh
-//     snapshot of the applied state instead, which includes that member.
-//  4. Deliver ReadStates to waiting ReadIndex callers.
-//  5. Apply the remaining CommittedEntries (those that came in this Ready's
-//     Entries) to the StateMachine in index order (conf changes are also
-//     passed to raft's ApplyConfChange; entries without data apply as nil).
-//     Then maybe take a snapshot.
-//  6. Advance.
+//   - The Ready loop (Node.run) takes the Readys and owns the state machine.
+//     For each Ready, in this order:
+//
+//     1. Messages to other members are sent at once. Raft keeps back those
+//     that promise something not yet durable (acknowledgements of entries,
+//     votes) as responses of the append below; a leader's appends go now,
+//     so the followers write while it writes (Raft thesis 10.2.1): raft
+//     counts the leader's own entries toward commit only once its append
+//     is acknowledged. A MsgSnap for a member that the newest snapshot
+//     predates (just added), or whose snapshot the in-memory log no longer
+//     continues (see maybeCompactAlone), gets a fresh snapshot of the
+//     applied state instead, which includes that member.
+//     2. The append (new entries, HardState) goes to the appender, in Ready
+//     order. An append carrying a snapshot from the leader (the transport
+//     has already stored and verified its file as snap/<name>.recv) is done
+//     here instead, once the appender has written everything before it: the
+//     snapshot is renamed into place and recorded in the WAL before the
+//     HardState that points past it, restored into the state machine, and
+//     its membership and addresses adopted.
+//     3. ReadStates go to the waiting ReadIndex callers.
+//     4. The committed entries (raft hands out only those already durable on
+//     this member) are applied in index order (conf changes are also passed
+//     to raft's ApplyConfChange; entries without data apply as nil), then
+//     raft is told they are applied; then maybe a snapshot is started.
+//
+//   - The appender (appender.run, raft's LocalAppendThread) writes the appends
+//     in order, all those waiting with one WAL Save: one write and one fsync
+//     (fdatasync) for the batch (group commit). Then it appends the entries
+//     to raft's MemoryStorage (raft's view of stable storage) and only then
+//     delivers the responses: acknowledgements and votes to other members,
+//     raft's own MsgStorageAppendResp (the entries are stable) stepped.
+//
+// So nothing waits for the disk but what must: a commit is not held back
+// behind the fsync of a later batch, as it was with the synchronous
+// Ready/Advance interface, where every Ready waited for its own fsync before
+// the next could carry the new commit index to the followers and the clients.
 //
 // Any WAL write or fsync error, including when recording a snapshot, is
 // logged at Error level and ends the process through the package variable

@@ -44,6 +44,7 @@ type Node struct {
 	zl  *zap.Logger
 	sm  StateMachine
 	rn  *lockedRaft
+	app *appender // writes the log (raft's LocalAppendThread)
 	ms  *raft.MemoryStorage
 	w   *wal.WAL
 
@@ -164,6 +165,8 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 	if t, ok := n.tr.(*transport.Transport); ok {
 		t.Start()
 	}
+	n.app = newAppender(n)
+	go n.app.run()
 	go n.run()
 	go n.readLoop()
 	select {
@@ -342,6 +345,7 @@ func (n *Node) open() error {
 	}
 
 	rc := raftConfig(n.cfg, n.ms, snap.Metadata.Index, raftLogger{n.lg.With("sub", "etcd-raft")})
+	rc.AsyncStorageWrites = true
 	if n.rn, err = newLockedRaft(rc); err != nil {
 		return fmt.Errorf("raftnode: %w", err)
 	}
@@ -381,7 +385,6 @@ func (n *Node) run() {
 			if !n.handleReady(rd) {
 				return
 			}
-			n.rn.advance(rd)
 			n.maybeCampaign()
 			// Raft may have another Ready at once: only poll the rest. select
 			// picks among ready cases at random, so a steady stream of Readys
@@ -397,6 +400,8 @@ func (n *Node) run() {
 			}
 		case <-n.stopc:
 			return
+		case <-n.app.done: // a fatal write error
+			return
 		case <-wake:
 		}
 	}
@@ -409,104 +414,58 @@ var closedChan = func() chan struct{} {
 	return c
 }()
 
-// handleReady processes one Ready. It returns false if the loop must end
-// (a fatal storage error; the process exits unless a test intercepted exit).
+// handleReady processes one Ready (raft runs with AsyncStorageWrites; see
+// doc.go). It returns false if the loop must end (a fatal storage error; the
+// process exits unless a test intercepted exit).
 func (n *Node) handleReady(rd raft.Ready) bool {
 	if rd.SoftState != nil {
 		n.softState(*rd.SoftState)
-	}
-	snap := !raft.IsEmptySnap(rd.Snapshot)
-	var si snapInfo
-	if snap {
-		// A snapshot from the leader, already received into the snap dir
-		// and verified by the transport: record it before the HardState
-		// that points past it. A snapshot of our own still being written
-		// finishes first.
-		if !n.waitSnapshot() {
-			return false
-		}
-		var ok bool
-		if si, ok = n.recordSnapshot(rd.Snapshot); !ok {
-			return false
-		}
-	}
-	// 0. A leader sends its messages (appends, heartbeats) before its own fsync,
-	//    so the followers write to their disks while it writes to its own (Raft
-	//    thesis 10.2.1; etcd's server does the same). This is safe: raft v3.6
-	//    counts the leader's own entries toward commit only once they are
-	//    persisted (its self-ack is delivered at Advance), and the leader's term
-	//    and vote were persisted when it was elected.
-	//    A follower's forwarded proposals promise nothing about its own log
-	//    either: they go to the leader now, not after this Ready's fsync.
-	msgs := rd.Messages
-	if n.leader.Load() && !snap && len(msgs) > 0 {
-		if !n.refreshSnapshots(msgs) {
-			return false
-		}
-		n.tr.Send(msgs)
-		msgs = nil
-	} else if !snap && len(rd.Entries) > 0 {
-		msgs = n.sendProposals(msgs)
-	}
-	// 0b. Committed entries already in this member's stable storage (written
-	//    by an earlier Ready) are applied before this Ready's fsync, so their
-	//    proposers are answered while the next batch is being written rather
-	//    than after it: otherwise every commit waits for two fsyncs. On a
-	//    leader that is all of them (raft counts the leader's own entries
-	//    toward commit only once persisted); a follower may learn that
-	//    entries are committed in the Ready that brings them, and those wait
-	//    for step 5. Committed entries are never truncated, so what precedes
-	//    rd.Entries[0] is durable here and, being committed, on a quorum.
-	later := rd.CommittedEntries
-	if !snap && len(later) > 0 {
-		stable := len(later)
-		if len(rd.Entries) > 0 {
-			first := rd.Entries[0].Index
-			for stable = 0; stable < len(later) && later[stable].Index < first; stable++ {
-			}
-		}
-		if stable > 0 {
-			n.applyEntries(later[:stable])
-		}
-		later = later[stable:]
-	}
-	// 1. Persist HardState and entries (one write, one fsync) before anything
-	//    that depends on them: applying them, sending (followers), Advance.
-	if err := n.w.Save(rd.HardState, rd.Entries); err != nil {
-		return n.fatal("WAL save failed", err)
-	}
-	if len(rd.Entries) > 0 {
-		n.saves.Add(1)
 	}
 	if !raft.IsEmptyHardState(rd.HardState) {
 		n.term = rd.HardState.Term
 		n.termA.Store(n.term)
 	}
-	if snap {
-		if !n.installSnapshot(rd.Snapshot, si) {
+	var appendMsg, applyMsg *raftpb.Message
+	out := rd.Messages[:0:0]
+	for i := range rd.Messages {
+		switch m := &rd.Messages[i]; m.To {
+		case raft.LocalAppendThread:
+			appendMsg = m
+		case raft.LocalApplyThread:
+			applyMsg = m
+		default:
+			out = append(out, *m)
+		}
+	}
+	// 1. Messages to other members go now: raft keeps back (as responses of
+	//    the append) those that promise something not yet durable.
+	if len(out) > 0 {
+		if !n.refreshSnapshots(out) {
+			return false
+		}
+		n.tr.Send(out)
+	}
+	// 2. New entries, HardState: to the appender, which writes them and then
+	//    delivers their responses. A snapshot from the leader is installed
+	//    here instead, once everything before it is written.
+	if appendMsg != nil {
+		if appendMsg.Snapshot != nil {
+			if !n.appendSnapshot(*appendMsg) {
+				return false
+			}
+		} else if !n.app.send(*appendMsg) {
 			return false
 		}
 	}
-	// 2. Make them visible to raft's log reader.
-	if err := n.ms.Append(rd.Entries); err != nil {
-		return n.fatal("raft storage append failed", err)
-	}
-	// 3. Send messages (durable now).
-	if len(msgs) > 0 {
-		if !n.refreshSnapshots(msgs) {
-			return false
-		}
-		n.tr.Send(msgs)
-	}
-	// 4. Answer read-index requests.
+	// 3. Read-index answers.
 	for _, rs := range rd.ReadStates {
 		n.deliverRead(rs)
 	}
-	// 5. Apply the remaining committed entries in order (see 0b).
-	if len(rd.CommittedEntries) > 0 {
-		if len(later) > 0 {
-			n.applyEntries(later)
-		}
+	// 4. Committed entries (raft hands out only those already durable here),
+	//    in order; then raft learns they are applied.
+	if applyMsg != nil {
+		n.applyEntries(applyMsg.Entries)
+		n.deliver(applyMsg.Responses)
 		if !n.maybeSnapshot() {
 			return false
 		}
@@ -515,29 +474,32 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 	return true
 }
 
-// sendProposals sends the proposals among msgs (forwarded to the leader) and
-// returns the other messages, which wait for the Ready's fsync.
-func (n *Node) sendProposals(msgs []raftpb.Message) []raftpb.Message {
-	props := 0
-	for i := range msgs {
-		if msgs[i].Type == raftpb.MsgProp {
-			props++
-		}
+// appendSnapshot handles a MsgStorageAppend that carries a snapshot from the
+// leader (already received into the snap dir and verified by the transport):
+// once the appender has written everything before it, and a snapshot of our
+// own still being written has finished, it records the snapshot in the WAL
+// before the HardState that points past it, saves, restores the state
+// machine from it, and delivers the message's responses.
+func (n *Node) appendSnapshot(m raftpb.Message) bool {
+	if !n.app.flush() || !n.waitSnapshot() {
+		return false
 	}
-	if props == 0 {
-		return msgs
+	snap := *m.Snapshot
+	si, ok := n.recordSnapshot(snap)
+	if !ok {
+		return false
 	}
-	early := make([]raftpb.Message, 0, props)
-	rest := make([]raftpb.Message, 0, len(msgs)-props)
-	for _, m := range msgs {
-		if m.Type == raftpb.MsgProp {
-			early = append(early, m)
-		} else {
-			rest = append(rest, m)
-		}
+	if err := n.w.Save(hardStateOf(m), m.Entries); err != nil {
+		return n.fatal("WAL save failed", err)
 	}
-	n.tr.Send(early)
-	return rest
+	if !n.installSnapshot(snap, si) {
+		return false
+	}
+	if err := n.ms.Append(m.Entries); err != nil {
+		return n.fatal("raft storage append failed", err)
+	}
+	n.deliver(m.Responses)
+	return true
 }
 
 func (n *Node) applyEntries(ents []raftpb.Entry) {
@@ -625,6 +587,7 @@ func (n *Node) fatal(msg string, err error) bool {
 
 // shutdown stops raft and closes storage; it runs when the loop ends.
 func (n *Node) shutdown() {
+	n.app.stop()
 	n.finishSnapshot()
 	n.snapshotOnStop()
 	n.rn.Stop()

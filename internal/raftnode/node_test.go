@@ -262,22 +262,26 @@ func TestSnapshotCompactionRestart(t *testing.T) {
 	cfg.SnapshotRetain = 2
 	sm := &fakeSM{}
 	n := mustStart(t, cfg, sm)
-	const total = 3000
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < total; i += 4 {
-				if err := n.Propose(ctxT(t), payload(i, 200)); err != nil {
-					t.Errorf("Propose: %v", err)
-					return
+	// Bursts of 300 from 4 proposers, each applied before the next: raft takes
+	// a burst in one batch when it can, and several snapshots are wanted here.
+	const total, burst = 3000, 300
+	for base := 0; base < total; base += burst {
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := base + w; i < base+burst; i += 4 {
+					if err := n.Propose(ctxT(t), payload(i, 200)); err != nil {
+						t.Errorf("Propose: %v", err)
+						return
+					}
 				}
-			}
-		}()
+			}()
+		}
+		wg.Wait()
+		waitCount(t, sm, base+burst)
 	}
-	wg.Wait()
-	waitCount(t, sm, total)
 	// Snapshots are written in the background, one at a time, so they can fall
 	// behind a burst of entries; once the burst is over they catch up to within
 	// SnapshotCount of the applied index.

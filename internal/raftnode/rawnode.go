@@ -20,11 +20,11 @@ import (
 // the caller steps raft on its own goroutine, under the lock, and the Ready
 // loop is woken (wake) when there may be work.
 //
-// The concurrency is raft.Node's: between Ready and Advance other goroutines
-// may step messages and proposals (raft hands out no slice it will modify);
-// the loop holds the lock only to take a Ready and to Advance, never while it
-// writes, sends or applies. Nothing raft calls while the lock is held (its
-// Storage, its Logger) takes it.
+// Other goroutines step messages and proposals while a Ready is being handled,
+// as with raft.Node (raft hands out no slice it will modify later); the loop
+// holds the lock only to take a Ready, never while it sends or applies, and
+// the appender only to step the responses of what it wrote. Nothing raft
+// calls while the lock is held (its Storage, its Logger) takes it.
 type lockedRaft struct {
 	mu      sync.Mutex
 	rn      *raft.RawNode
@@ -146,8 +146,8 @@ func (l *lockedRaft) Stop() {
 	l.mu.Unlock()
 }
 
-// ready returns the next Ready, if raft has one. The caller must pass it to
-// advance once it has handled it, before asking for another.
+// ready returns the next Ready, if raft has one. With AsyncStorageWrites
+// there is no Advance: the storage messages a Ready carries report back.
 func (l *lockedRaft) ready() (raft.Ready, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -155,13 +155,4 @@ func (l *lockedRaft) ready() (raft.Ready, bool) {
 		return raft.Ready{}, false
 	}
 	return l.rn.Ready(), true
-}
-
-// advance tells raft that rd has been handled (persisted, sent, applied).
-func (l *lockedRaft) advance(rd raft.Ready) {
-	l.mu.Lock()
-	if !l.stopped {
-		l.rn.Advance(rd)
-	}
-	l.mu.Unlock()
 }

@@ -1,0 +1,194 @@
+package raftnode
+
+import (
+	"context"
+
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+)
+
+// appender is the goroutine that makes raft's log durable (raft's
+// LocalAppendThread, with AsyncStorageWrites): it takes the MsgStorageAppend
+// messages of the Readys in order, writes every message waiting with one WAL
+// Save (one write, one fsync: group commit), makes the entries visible to
+// raft's log reader, and only then delivers the responses the messages carry
+// (acknowledgements to the leader, votes, raft's own MsgStorageAppendResp).
+//
+// So the Ready loop never waits for the disk: while a batch is being
+// written it sends the next appends, steps acknowledgements, applies what
+// is committed and answers clients. (With the synchronous Ready/Advance
+// interface every commit waited behind the fsync of whatever batch was being
+// written at the time: on a leader, the commit index reached the followers
+// and the leader's own clients one fsync late; on a slow disk that was most
+// of a write's latency.)
+type appender struct {
+	n *Node
+	c chan appendReq
+	// done is closed when the goroutine has ended (after a fatal error, or
+	// once c is closed and drained).
+	done chan struct{}
+}
+
+// appendReq is a MsgStorageAppend to write, or a barrier: flushed is closed
+// once everything before it has been written and its responses delivered.
+type appendReq struct {
+	m       raftpb.Message
+	flushed chan struct{}
+}
+
+func newAppender(n *Node) *appender {
+	return &appender{n: n, c: make(chan appendReq, 1024), done: make(chan struct{})}
+}
+
+// run writes batches until c is closed or a write fails (the process exits;
+// in tests, n.failc is closed and the loop ends).
+func (a *appender) run() {
+	defer close(a.done)
+	var batch []raftpb.Message
+	var barriers []chan struct{}
+	var buf []raftpb.Entry
+	for {
+		req, ok := <-a.c
+		if !ok {
+			return
+		}
+		batch, barriers = batch[:0], barriers[:0]
+		add := func(r appendReq) {
+			if r.flushed != nil {
+				barriers = append(barriers, r.flushed)
+			} else {
+				batch = append(batch, r.m)
+			}
+		}
+		add(req)
+	drain:
+		for len(batch) < cap(a.c) {
+			select {
+			case r, ok := <-a.c:
+				if !ok {
+					break drain
+				}
+				add(r)
+			default:
+				break drain
+			}
+		}
+		if len(batch) > 0 && !a.n.persist(batch, &buf) {
+			return
+		}
+		for i := range batch {
+			batch[i] = raftpb.Message{} // do not pin the entries
+		}
+		for _, f := range barriers {
+			close(f)
+		}
+	}
+}
+
+// send hands a MsgStorageAppend to the appender, in Ready order.
+func (a *appender) send(m raftpb.Message) bool {
+	select {
+	case a.c <- appendReq{m: m}:
+		return true
+	case <-a.done:
+		return false
+	}
+}
+
+// flush waits until everything sent before has been written and its
+// responses delivered. It returns false if the appender has ended.
+func (a *appender) flush() bool {
+	f := make(chan struct{})
+	select {
+	case a.c <- appendReq{flushed: f}:
+	case <-a.done:
+		return false
+	}
+	select {
+	case <-f:
+		return true
+	case <-a.done:
+		return false
+	}
+}
+
+// stop lets the appender write what it has been given, then waits for it.
+func (a *appender) stop() {
+	select {
+	case <-a.done:
+	default:
+		close(a.c)
+	}
+	<-a.done
+}
+
+// persist writes the MsgStorageAppends of one batch (no snapshots: those go
+// through the Ready loop, see appendSnapshot) and delivers their responses.
+// Appends that continue one another are written with one Save; an append
+// that overwrites entries of the one before it (a new leader's) starts
+// another.
+func (n *Node) persist(batch []raftpb.Message, buf *[]raftpb.Entry) bool {
+	for i := 0; i < len(batch); {
+		ents, hs := batch[i].Entries, hardStateOf(batch[i])
+		inBuf := false // ents is *buf (never append to raft's slices)
+		j := i + 1
+	group:
+		for ; j < len(batch); j++ {
+			m := &batch[j]
+			switch {
+			case len(m.Entries) == 0:
+			case len(ents) == 0:
+				ents = m.Entries
+			case m.Entries[0].Index != ents[len(ents)-1].Index+1:
+				break group
+			default:
+				if !inBuf {
+					*buf = append((*buf)[:0], ents...)
+					inBuf = true
+				}
+				*buf = append(*buf, m.Entries...)
+				ents = *buf
+			}
+			if h := hardStateOf(*m); !raft.IsEmptyHardState(h) {
+				hs = h
+			}
+		}
+		if err := n.w.Save(hs, ents); err != nil {
+			return n.fatal("WAL save failed", err)
+		}
+		if len(ents) > 0 {
+			n.saves.Add(1)
+		}
+		if err := n.ms.Append(ents); err != nil {
+			return n.fatal("raft storage append failed", err)
+		}
+		for k := i; k < j; k++ {
+			n.deliver(batch[k].Responses)
+		}
+		i = j
+	}
+	clear(*buf)
+	*buf = (*buf)[:0]
+	return true
+}
+
+// hardStateOf is the HardState a MsgStorageAppend carries (empty if none).
+func hardStateOf(m raftpb.Message) raftpb.HardState {
+	return raftpb.HardState{Term: m.Term, Vote: m.Vote, Commit: m.Commit}
+}
+
+// deliver steps the responses meant for this member's raft and sends the
+// others to their members.
+func (n *Node) deliver(resps []raftpb.Message) {
+	var out []raftpb.Message
+	for _, r := range resps {
+		if r.To == n.cfg.ID {
+			_ = n.rn.Step(context.Background(), r) // stale responses (an old term) are ignored by raft
+			continue
+		}
+		out = append(out, r)
+	}
+	if len(out) > 0 {
+		n.tr.Send(out)
+	}
+}
