@@ -279,6 +279,24 @@ done
 # Memory and recovery, one member each: start on a data dir, load znodes, read RSS;
 # restart and time process start -> first served getData. Results: $WORK/mem-SYS.txt.
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# peak_kb prints the process's peak RSS so far (VmHWM).
+peak_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# settled_rss_kb prints the RSS once it has settled: read every 0.5 s from 2 s on, until two
+# readings in a row differ by less than 1 % (at most 10 s). A garbage-collected process
+# holds its load's garbage for a moment (corral frees it and returns it to the OS once
+# idle, a second or so after a large load on a 2-core machine); what it keeps is its size.
+settled_rss_kb() {
+	local pid=$1 prev cur i
+	sleep 2
+	prev=$(rss_kb "$pid")
+	for i in $(seq 16); do
+		sleep 0.5
+		cur=$(rss_kb "$pid")
+		if ((cur * 100 >= prev * 99 && cur * 100 <= prev * 101)); then break; fi
+		prev=$cur
+	done
+	echo "${cur:-$prev}"
+}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 mem_start() { # SYS DIR PORT -> MPID
@@ -337,8 +355,8 @@ measure_mem() { # SYS
 			break
 		fi
 		loaded=$n
-		sleep 2
-		echo "rss_kb_$n=$(rss_kb "$MPID")" >>"$out"
+		echo "rss_kb_$n=$(settled_rss_kb "$MPID")" >>"$out"
+		echo "peak_kb_$n=$(peak_kb "$MPID")" >>"$out"
 		mem_stop "$MPID"
 		t0=$(now_ms)
 		mem_start "$sys" "$dir" "$port"
@@ -346,8 +364,7 @@ measure_mem() { # SYS
 			--timeout 590s 2>>"$dir/log"; then
 			t1=$(now_ms)
 			echo "recovery_ms_$n=$((t1 - t0))" >>"$out"
-			sleep 2
-			echo "rss_kb_restarted_$n=$(rss_kb "$MPID")" >>"$out"
+			echo "rss_kb_restarted_$n=$(settled_rss_kb "$MPID")" >>"$out"
 			log "$sys memory: $n znodes, recovery $((t1 - t0)) ms"
 		else
 			log "$sys memory: no read served after restart with $n znodes"
@@ -370,16 +387,16 @@ mem_table() {
 		[[ -f $WORK/mem-$sys.txt ]] || continue
 		while IFS== read -r k v; do M[$sys.$k]=$v; done <"$WORK/mem-$sys.txt"
 	done
-	echo "| znodes (128 B) | corral RSS MB | zookeeper RSS MB | corral B/znode | zookeeper B/znode | B/znode corral/zookeeper | corral recovery s | zookeeper recovery s | recovery corral/zookeeper | corral RSS after restart MB | zookeeper RSS after restart MB |"
-	echo "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
-	echo "| 0 (idle) | $(mb "${M[corral.idle_rss_kb]:-}") | $(mb "${M[zk.idle_rss_kb]:-}") | | | | | | | | |"
+	echo "| znodes (128 B) | corral RSS MB | zookeeper RSS MB | corral B/znode | zookeeper B/znode | B/znode corral/zookeeper | corral peak RSS MB | zookeeper peak RSS MB | corral recovery s | zookeeper recovery s | recovery corral/zookeeper | corral RSS after restart MB | zookeeper RSS after restart MB |"
+	echo "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+	echo "| 0 (idle) | $(mb "${M[corral.idle_rss_kb]:-}") | $(mb "${M[zk.idle_rss_kb]:-}") | | | | | | | | | | |"
 	for n in $LOADS; do
 		local cr=${M[corral.rss_kb_$n]:-} zr=${M[zk.rss_kb_$n]:-} ci=${M[corral.idle_rss_kb]:-} zi=${M[zk.idle_rss_kb]:-}
 		local cb="" zb=""
 		[[ -n $cr && -n $ci ]] && cb=$(((cr - ci) * 1024 / n))
 		[[ -n $zr && -n $zi ]] && zb=$(((zr - zi) * 1024 / n))
 		local ct=${M[corral.recovery_ms_$n]:-} zt=${M[zk.recovery_ms_$n]:-}
-		echo "| $n | $(mb "$cr") | $(mb "$zr") | ${cb:-–} | ${zb:-–} | $(ratio "$cb" "$zb") | $(secs "$ct") | $(secs "$zt") | $(ratio "$ct" "$zt") | $(mb "${M[corral.rss_kb_restarted_$n]:-}") | $(mb "${M[zk.rss_kb_restarted_$n]:-}") |"
+		echo "| $n | $(mb "$cr") | $(mb "$zr") | ${cb:-–} | ${zb:-–} | $(ratio "$cb" "$zb") | $(mb "${M[corral.peak_kb_$n]:-}") | $(mb "${M[zk.peak_kb_$n]:-}") | $(secs "$ct") | $(secs "$zt") | $(ratio "$ct" "$zt") | $(mb "${M[corral.rss_kb_restarted_$n]:-}") | $(mb "${M[zk.rss_kb_restarted_$n]:-}") |"
 	done
 }
 mb() { if [[ -n $1 ]]; then awk -v k="$1" 'BEGIN {printf "%.0f", k/1024}'; else echo "–"; fi; }
@@ -459,10 +476,12 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 			## Memory and recovery (1 member)
 
 			Each system alone on a fresh data dir: \`corral bench load\` creates the znodes (128 B of data,
-			1000 per parent, pipelined on one session), RSS (VmRSS) is read 2 s after each load, then
-			the process is stopped (SIGTERM) and started again on the same data dir, and recovery is
-			the time from that start to the first getData served (\`corral bench probe\`, retrying
-			every 5 ms). B/znode is (RSS after the load − RSS idle) / znodes. ZooKeeper runs with
+			1000 per parent, pipelined on one session), RSS (VmRSS) is read once it has settled after
+			each load (from 2 s on, every 0.5 s, until two readings differ by less than 1 %, at most
+			10 s; peak RSS is VmHWM, the most the process held, during the loads), then the process is
+			stopped (SIGTERM) and started again on the same data dir, and recovery is the time from
+			that start to the first getData served (\`corral bench probe\`, retrying every 5 ms); RSS
+			after restart is read the same way. B/znode is (RSS after the load − RSS idle) / znodes. ZooKeeper runs with
 			-Xmx2g here (no -Xms), its defaults otherwise (snapCount 100000); corral with its
 			defaults (snapshot every 100000 entries and at a graceful stop when 10000 entries were
 			applied since the last, GOGC 100 once started, memory returned to the OS when idle;
