@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"context"
+	"sync"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -27,6 +28,15 @@ type appender struct {
 	// done is closed when the goroutine has ended (after a fatal error, or
 	// once c is closed and drained).
 	done chan struct{}
+
+	// sent counts the appends handed over (owned by the Ready loop); written
+	// those whose Save has returned, so their records are in the WAL ahead of
+	// anything written later (see waitWritten). progress is closed and
+	// replaced whenever written grows.
+	sent     uint64
+	mu       sync.Mutex
+	written  uint64
+	progress chan struct{}
 }
 
 // appendReq is a MsgStorageAppend to write, or a barrier: flushed is closed
@@ -37,7 +47,7 @@ type appendReq struct {
 }
 
 func newAppender(n *Node) *appender {
-	return &appender{n: n, c: make(chan appendReq, 1024), done: make(chan struct{})}
+	return &appender{n: n, c: make(chan appendReq, 1024), done: make(chan struct{}), progress: make(chan struct{})}
 }
 
 // run writes batches until c is closed or a write fails (the process exits;
@@ -73,8 +83,15 @@ func (a *appender) run() {
 				break drain
 			}
 		}
-		if len(batch) > 0 && !a.n.persist(batch, &buf) {
-			return
+		if len(batch) > 0 {
+			if !a.n.persist(batch, &buf) {
+				return
+			}
+			a.mu.Lock()
+			a.written += uint64(len(batch))
+			close(a.progress)
+			a.progress = make(chan struct{})
+			a.mu.Unlock()
 		}
 		for i := range batch {
 			batch[i] = raftpb.Message{} // do not pin the entries
@@ -85,13 +102,46 @@ func (a *appender) run() {
 	}
 }
 
-// send hands a MsgStorageAppend to the appender, in Ready order.
+// send hands a MsgStorageAppend to the appender, in Ready order. Only the
+// Ready loop calls it.
 func (a *appender) send(m raftpb.Message) bool {
 	select {
 	case a.c <- appendReq{m: m}:
+		a.sent++
 		return true
 	case <-a.done:
 		return false
+	}
+}
+
+// waitWritten waits until the first n appends handed over have been saved, and
+// reports whether they were (false: the appender ended first, on a fatal
+// error). Any goroutine may call it.
+//
+// A snapshot of the state applied up to index i must not be recorded in the
+// WAL ahead of the HardState whose Commit covers i: on start-up etcd's WAL
+// takes only snapshot records at or below the last HardState's Commit, and a
+// newer snapshot it does not take, with the segments before it purged, would
+// leave nothing to start from. The appends handed over before the snapshot
+// was started carry that HardState (the loop hands a Ready's append over
+// before it applies the Ready's committed entries), and SaveSnapshot's fsync
+// makes it durable along with the record.
+func (a *appender) waitWritten(n uint64) bool {
+	for {
+		a.mu.Lock()
+		w, ch := a.written, a.progress
+		a.mu.Unlock()
+		if w >= n {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-a.done:
+			a.mu.Lock()
+			w = a.written
+			a.mu.Unlock()
+			return w >= n
+		}
 	}
 }
 

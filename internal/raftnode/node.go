@@ -492,6 +492,14 @@ func (n *Node) appendSnapshot(m raftpb.Message) bool {
 	if err := n.w.Save(hardStateOf(m), m.Entries); err != nil {
 		return n.fatal("WAL save failed", err)
 	}
+	// Save fsyncs only for new entries, term or vote; a HardState whose only
+	// change is the Commit the snapshot brings would wait in the WAL's buffer.
+	// It must be durable before the snapshot is acknowledged and older WAL
+	// segments are purged (installSnapshot): start-up takes a snapshot record
+	// only at or below the last durable Commit.
+	if err := n.w.Sync(); err != nil {
+		return n.fatal("WAL sync failed", err)
+	}
 	if !n.installSnapshot(snap, si) {
 		return false
 	}

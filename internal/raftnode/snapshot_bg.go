@@ -106,14 +106,15 @@ func (n *Node) startSnapshot() {
 	done := make(chan snapResult, 1)
 	n.bg.done = done
 	abort := n.bg.abort
+	saved := n.app.sent // the appends that carry the HardState committing applied
 	go func() {
-		done <- n.writeSnapshot(applied, term, cs, meta, write, abort, t0, captured)
+		done <- n.writeSnapshot(applied, term, cs, meta, write, abort, t0, captured, saved)
 	}()
 }
 
 // writeSnapshot is the background half of startSnapshot.
 func (n *Node) writeSnapshot(index, term uint64, cs raftpb.ConfState, meta snapMeta, write func(io.Writer) error,
-	abort <-chan struct{}, t0 time.Time, captured time.Duration) snapResult {
+	abort <-chan struct{}, t0 time.Time, captured time.Duration, saved uint64) snapResult {
 	called := false
 	w := funcSnapshotter(func(w io.Writer) error {
 		called = true
@@ -131,6 +132,10 @@ func (n *Node) writeSnapshot(index, term uint64, cs raftpb.ConfState, meta snapM
 		return snapResult{index: index}
 	}
 	written := time.Since(t0)
+	// Recorded only behind the HardState that commits index (see waitWritten).
+	if !n.app.waitWritten(saved) {
+		return snapResult{index: index}
+	}
 	if err := n.w.SaveSnapshot(walpb.Snapshot{Index: index, Term: term, ConfState: &cs}); err != nil {
 		return snapResult{index: index, fatal: err}
 	}
