@@ -295,7 +295,7 @@ settled_rss_kb() {
 		if ((cur * 100 >= prev * 99 && cur * 100 <= prev * 101)); then break; fi
 		prev=$cur
 	done
-	echo "${cur:-$prev}"
+	echo "$cur"
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 

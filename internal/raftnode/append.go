@@ -1,7 +1,6 @@
 package raftnode
 
 import (
-	"context"
 	"sync"
 
 	"go.etcd.io/raft/v3"
@@ -20,11 +19,10 @@ import (
 // is committed and answers clients. (With the synchronous Ready/Advance
 // interface every commit waited behind the fsync of whatever batch was being
 // written at the time: on a leader, the commit index reached the followers
-// and the leader's own clients one fsync late; on a slow disk that was most
-// of a write's latency.)
+// and the leader's own clients one fsync late.)
 type appender struct {
 	n *Node
-	c chan appendReq
+	c chan raftpb.Message
 	// done is closed when the goroutine has ended (after a fatal error, or
 	// once c is closed and drained).
 	done chan struct{}
@@ -39,74 +37,57 @@ type appender struct {
 	progress chan struct{}
 }
 
-// appendReq is a MsgStorageAppend to write, or a barrier: flushed is closed
-// once everything before it has been written and its responses delivered.
-type appendReq struct {
-	m       raftpb.Message
-	flushed chan struct{}
-}
-
 func newAppender(n *Node) *appender {
-	return &appender{n: n, c: make(chan appendReq, 1024), done: make(chan struct{}), progress: make(chan struct{})}
+	return &appender{n: n, c: make(chan raftpb.Message, 1024), done: make(chan struct{}), progress: make(chan struct{})}
 }
 
 // run writes batches until c is closed or a write fails (the process exits;
-// in tests, n.failc is closed and the loop ends).
+// in tests, done is closed and the Ready loop ends on it).
 func (a *appender) run() {
 	defer close(a.done)
 	var batch []raftpb.Message
-	var barriers []chan struct{}
 	var buf []raftpb.Entry
 	for {
-		req, ok := <-a.c
+		m, ok := <-a.c
 		if !ok {
 			return
 		}
-		batch, barriers = batch[:0], barriers[:0]
-		add := func(r appendReq) {
-			if r.flushed != nil {
-				barriers = append(barriers, r.flushed)
-			} else {
-				batch = append(batch, r.m)
-			}
-		}
-		add(req)
+		batch = append(batch[:0], m)
 	drain:
 		for len(batch) < cap(a.c) {
 			select {
-			case r, ok := <-a.c:
+			case m, ok := <-a.c:
 				if !ok {
 					break drain
 				}
-				add(r)
+				batch = append(batch, m)
 			default:
 				break drain
 			}
 		}
-		if len(batch) > 0 {
-			if !a.n.persist(batch, &buf) {
-				return
-			}
-			a.mu.Lock()
-			a.written += uint64(len(batch))
-			close(a.progress)
-			a.progress = make(chan struct{})
-			a.mu.Unlock()
+		if !a.n.persist(batch, &buf) {
+			return
 		}
-		for i := range batch {
-			batch[i] = raftpb.Message{} // do not pin the entries
-		}
-		for _, f := range barriers {
-			close(f)
-		}
+		a.noteWritten(uint64(len(batch)))
+		clear(batch) // do not pin the entries
 	}
+}
+
+// noteWritten records that k more appends have been saved and their responses
+// delivered, and wakes waitWritten.
+func (a *appender) noteWritten(k uint64) {
+	a.mu.Lock()
+	a.written += k
+	close(a.progress)
+	a.progress = make(chan struct{})
+	a.mu.Unlock()
 }
 
 // send hands a MsgStorageAppend to the appender, in Ready order. Only the
 // Ready loop calls it.
 func (a *appender) send(m raftpb.Message) bool {
 	select {
-	case a.c <- appendReq{m: m}:
+	case a.c <- m:
 		a.sent++
 		return true
 	case <-a.done:
@@ -114,8 +95,8 @@ func (a *appender) send(m raftpb.Message) bool {
 	}
 }
 
-// waitWritten waits until the first n appends handed over have been saved, and
-// reports whether they were (false: the appender ended first, on a fatal
+// waitWritten waits until the first n appends handed over have been saved (and
+// their responses delivered), and reports whether they were (false: the appender ended first, on a fatal
 // error). Any goroutine may call it.
 //
 // A snapshot of the state applied up to index i must not be recorded in the
@@ -145,22 +126,10 @@ func (a *appender) waitWritten(n uint64) bool {
 	}
 }
 
-// flush waits until everything sent before has been written and its
-// responses delivered. It returns false if the appender has ended.
-func (a *appender) flush() bool {
-	f := make(chan struct{})
-	select {
-	case a.c <- appendReq{flushed: f}:
-	case <-a.done:
-		return false
-	}
-	select {
-	case <-f:
-		return true
-	case <-a.done:
-		return false
-	}
-}
+// flush waits until every append handed over so far has been written and its
+// responses delivered; false if the appender ended first. Only the Ready loop
+// calls it.
+func (a *appender) flush() bool { return a.waitWritten(a.sent) }
 
 // stop lets the appender write what it has been given, then waits for it.
 func (a *appender) stop() {
@@ -233,7 +202,7 @@ func (n *Node) deliver(resps []raftpb.Message) {
 	var out []raftpb.Message
 	for _, r := range resps {
 		if r.To == n.cfg.ID {
-			_ = n.rn.Step(context.Background(), r) // stale responses (an old term) are ignored by raft
+			_ = n.rn.Step(r) // stale responses (an old term) are ignored by raft
 			continue
 		}
 		out = append(out, r)

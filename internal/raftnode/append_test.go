@@ -11,13 +11,7 @@ import (
 // appender ends (a fatal write error) before that.
 func TestWaitWritten(t *testing.T) {
 	a := newAppender(nil)
-	advance := func(k uint64) {
-		a.mu.Lock()
-		a.written += k
-		close(a.progress)
-		a.progress = make(chan struct{})
-		a.mu.Unlock()
-	}
+	advance := a.noteWritten
 	if !a.waitWritten(0) {
 		t.Fatal("waitWritten(0) = false with nothing to wait for")
 	}

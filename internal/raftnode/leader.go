@@ -219,7 +219,7 @@ func (n *Node) TransferLeadership(ctx context.Context, to uint64) error {
 		case n.IsLeader():
 			// (Re)start the transfer; raft abandons one that has not
 			// finished within an election timeout.
-			n.rn.TransferLeadership(ctx, n.cfg.ID, to)
+			n.rn.TransferLeadership(to)
 		case lead != raft.None:
 			return fmt.Errorf("raftnode: leadership went to %d instead of %d", lead, to)
 		}

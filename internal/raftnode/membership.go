@@ -299,7 +299,7 @@ func (n *Node) proposeConfChange(ctx context.Context, cc raftpb.ConfChangeV2, ad
 		n.ccMu.Unlock()
 	}()
 	cc.Context = ccContext{Addrs: addrs, Req: req, Clients: clients, Time: time.Now().UnixMilli()}.encode()
-	if err := n.withLeader(ctx, func(ctx context.Context) error { return n.rn.ProposeConfChange(ctx, cc) }); err != nil {
+	if err := n.withLeader(func() error { return n.rn.ProposeConfChange(cc) }); err != nil {
 		return Membership{}, err
 	}
 	select {

@@ -425,16 +425,18 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 		n.term = rd.HardState.Term
 		n.termA.Store(n.term)
 	}
-	var appendMsg, applyMsg *raftpb.Message
-	out := rd.Messages[:0:0]
-	for i := range rd.Messages {
-		switch m := &rd.Messages[i]; m.To {
+	// rd.Messages is ours (raft starts a new slice after each Ready): the
+	// messages to other members are gathered at its front, in order.
+	var appendMsg, applyMsg raftpb.Message // Type 0 (MsgHup): none
+	out := rd.Messages[:0]
+	for _, m := range rd.Messages {
+		switch m.To {
 		case raft.LocalAppendThread:
 			appendMsg = m
 		case raft.LocalApplyThread:
 			applyMsg = m
 		default:
-			out = append(out, *m)
+			out = append(out, m)
 		}
 	}
 	// 1. Messages to other members go now: raft keeps back (as responses of
@@ -448,12 +450,12 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 	// 2. New entries, HardState: to the appender, which writes them and then
 	//    delivers their responses. A snapshot from the leader is installed
 	//    here instead, once everything before it is written.
-	if appendMsg != nil {
+	if appendMsg.Type == raftpb.MsgStorageAppend {
 		if appendMsg.Snapshot != nil {
-			if !n.appendSnapshot(*appendMsg) {
+			if !n.appendSnapshot(appendMsg) {
 				return false
 			}
-		} else if !n.app.send(*appendMsg) {
+		} else if !n.app.send(appendMsg) {
 			return false
 		}
 	}
@@ -463,7 +465,7 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 	}
 	// 4. Committed entries (raft hands out only those already durable here),
 	//    in order; then raft learns they are applied.
-	if applyMsg != nil {
+	if applyMsg.Type == raftpb.MsgStorageApply {
 		n.applyEntries(applyMsg.Entries)
 		n.deliver(applyMsg.Responses)
 		if !n.maybeSnapshot() {
@@ -566,7 +568,7 @@ func (n *Node) maybeCampaign() {
 	if !n.singleVoter() && !first {
 		return
 	}
-	if err := n.rn.Campaign(context.Background()); err != nil {
+	if err := n.rn.Campaign(); err != nil {
 		n.lg.Warn("campaign failed", "err", err)
 	}
 }
@@ -620,21 +622,22 @@ func (n *Node) shutdown() {
 // callers match applied entries against what they proposed.
 //
 // It returns ErrNotLeader at once when no leader is known or raft drops the
-// proposal (e.g. during a leadership transfer). It never blocks.
-func (n *Node) Propose(ctx context.Context, data []byte) error {
+// proposal (e.g. during a leadership transfer). It never blocks, so the
+// context (kept for callers written against raft.Node) is not consulted.
+func (n *Node) Propose(_ context.Context, data []byte) error {
 	if len(data) > n.cfg.MaxEntryBytes {
 		return ErrEntryTooLarge
 	}
 	if len(data) == 0 {
 		return ErrEmptyEntry
 	}
-	return n.withLeader(ctx, func(ctx context.Context) error { return n.rn.Propose(ctx, data) })
+	return n.withLeader(func() error { return n.rn.Propose(data) })
 }
 
 // withLeader runs a raft call (which does not block: see lockedRaft) if a
 // leader is known and this member is in the cluster, and ErrNotLeader
 // otherwise.
-func (n *Node) withLeader(ctx context.Context, call func(context.Context) error) error {
+func (n *Node) withLeader(call func() error) error {
 	select {
 	case <-n.done:
 		return ErrStopped
@@ -651,7 +654,7 @@ func (n *Node) withLeader(ctx context.Context, call func(context.Context) error)
 	if m := n.members.Load(); len(m.Voters) > 0 && !m.IsMember(n.cfg.ID) {
 		return fmt.Errorf("%w: this member is not in the cluster", ErrNotLeader)
 	}
-	return n.mapErr(call(ctx))
+	return n.mapErr(call())
 }
 
 func (n *Node) mapErr(err error) error {
@@ -757,7 +760,7 @@ func (n *Node) readOnce(ctx context.Context) (uint64, error) {
 		delete(n.readWait, string(rctx[:]))
 		n.readMu.Unlock()
 	}()
-	if err := n.rn.ReadIndex(ctx, rctx[:]); err != nil {
+	if err := n.rn.ReadIndex(rctx[:]); err != nil {
 		return 0, n.mapErr(err)
 	}
 	select {
@@ -827,11 +830,11 @@ func (n *Node) IsLeader() bool { return n.leader.Load() }
 
 // Step hands a raft message received from another member to raft. It is the
 // entry point for a Transport's receiving side.
-func (n *Node) Step(ctx context.Context, m raftpb.Message) error {
+func (n *Node) Step(_ context.Context, m raftpb.Message) error {
 	if m.From < uint64(len(n.heardAt)) {
 		n.heardAt[m.From].Store(time.Now().UnixNano())
 	}
-	return n.mapErr(n.rn.Step(ctx, m))
+	return n.mapErr(n.rn.Step(m))
 }
 
 // Stop stops the member and closes its storage. When this member leads a

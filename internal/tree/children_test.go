@@ -85,7 +85,7 @@ func TestChildSetLargeDirectory(t *testing.T) {
 }
 
 // TestNodeSize guards the size of node: a million znodes take a million of them, and
-// 96 bytes is a Go size class (the next one is 112).
+// 80 bytes is a Go size class (the next one is 96).
 func TestNodeSize(t *testing.T) {
 	if s := unsafe.Sizeof(node{}); s > 80 {
 		t.Fatalf("node is %d bytes, want at most 80 (a Go size class; 96 is the next)", s)
