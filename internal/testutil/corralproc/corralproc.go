@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/corral-io/corral/internal/testutil/fourlw"
+	"github.com/corral-io/corral/internal/testutil/freeport"
 )
 
 // ModulePath is the module whose ./cmd/corral is built.
@@ -167,7 +168,7 @@ func Start(t testing.TB, extraArgs ...string) *Proc {
 	t.Cleanup(p.Kill)
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
+		port, err := freeport.Get()
 		if err != nil {
 			t.Fatalf("corralproc: %v", err)
 		}
@@ -298,15 +299,6 @@ func (p *Proc) Restart() {
 	}
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func tail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -330,7 +322,7 @@ func StartCluster(t testing.TB, n int, extraArgs ...string) []*Proc {
 	peerPorts := make([]int, n)
 	var peers []string
 	for i := range peerPorts {
-		port, err := freePort()
+		port, err := freeport.Get()
 		if err != nil {
 			t.Fatalf("corralproc: %v", err)
 		}
@@ -345,7 +337,7 @@ func StartCluster(t testing.TB, n int, extraArgs ...string) []*Proc {
 			t.Fatalf("corralproc: %v", err)
 		}
 		t.Cleanup(p.Kill)
-		port, err := freePort()
+		port, err := freeport.Get()
 		if err != nil {
 			t.Fatalf("corralproc: %v", err)
 		}

@@ -2,13 +2,15 @@ package corralproc
 
 import (
 	"fmt"
-	"github.com/corral-io/corral/internal/testutil/fourlw"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/corral-io/corral/internal/testutil/fourlw"
+	"github.com/corral-io/corral/internal/testutil/freeport"
 )
 
 // arg returns the value of flag name in the process's command line, or "".
@@ -30,7 +32,7 @@ func (p *Proc) Peers() string { return p.arg("--peers") }
 // FreePeerAddr returns a loopback address with a free port, for a member to come.
 func FreePeerAddr(t testing.TB) string {
 	t.Helper()
-	port, err := freePort()
+	port, err := freeport.Get()
 	if err != nil {
 		t.Fatalf("corralproc: %v", err)
 	}
@@ -51,7 +53,7 @@ func StartJoin(t testing.TB, id int, peerAddr, peers string, extraArgs ...string
 		t.Fatalf("corralproc: %v", err)
 	}
 	t.Cleanup(p.Kill)
-	port, err := freePort()
+	port, err := freeport.Get()
 	if err != nil {
 		t.Fatalf("corralproc: %v", err)
 	}

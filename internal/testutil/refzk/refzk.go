@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/corral-io/corral/internal/testutil/fourlw"
+	"github.com/corral-io/corral/internal/testutil/freeport"
 )
 
 // Paths of Debian's ZooKeeper installation (packages zookeeper, libzookeeper-java,
@@ -124,7 +125,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	// A free port can be taken by someone else between probing and binding; retry then.
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
+		port, err := freeport.Get()
 		if err != nil {
 			t.Fatalf("refzk: %v", err)
 		}
@@ -257,15 +258,6 @@ func renderCfg(m map[string]string) string {
 		fmt.Fprintf(&b, "%s=%s\n", k, m[k])
 	}
 	return b.String()
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func tail(path string, n int) string {
