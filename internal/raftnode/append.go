@@ -172,6 +172,9 @@ func (n *Node) persist(batch []raftpb.Message, buf *[]raftpb.Entry) bool {
 				hs = h
 			}
 		}
+		if n.cfg.beforeSave != nil {
+			n.cfg.beforeSave()
+		}
 		if err := n.w.Save(hs, ents); err != nil {
 			return n.fatal("WAL save failed", err)
 		}

@@ -141,6 +141,9 @@ type Config struct {
 
 	// PeerFaults injects network faults into the peer transport (tests).
 	PeerFaults *transport.Faults
+
+	// beforeSave, when set (tests), runs in the appender before each WAL save.
+	beforeSave func()
 }
 
 // multiMember reports whether the config asks for the peer transport.

@@ -53,12 +53,14 @@ type Node struct {
 
 	// Owned by the loop goroutine.
 	confState     raftpb.ConfState
-	term          uint64     // current term, from HardState
-	appliedTerm   uint64     // term of the entry at applied
-	snapIndex     uint64     // index of the newest snapshot (file + WAL record)
-	snapAttempt   uint64     // applied index of the last snapshot attempt
-	bg            bgSnapshot // the snapshot being written in the background (snapshot_bg.go)
-	startCommit   uint64     // commit index recovered from the WAL
+	term          uint64         // current term, from HardState
+	appliedTerm   uint64         // term of the entry at applied
+	snapIndex     uint64         // index of the newest snapshot (file + WAL record)
+	snapAttempt   uint64         // applied index of the last snapshot attempt
+	bg            bgSnapshot     // the snapshot being written in the background (snapshot_bg.go)
+	startCommit   uint64         // commit index recovered from the WAL
+	commit        uint64         // commit index, from HardState
+	unsynced      []raftpb.Entry // entries handed to the appender, not yet applied (early.go)
 	campaigned    bool
 	readySignaled bool
 
@@ -66,7 +68,12 @@ type Node struct {
 	// snapshot attempt, and the size of the newest snapshot file (see maybeSnapshot).
 	appliedBytes, snapAttemptBytes, snapSize uint64
 
-	applied  atomic.Uint64
+	applied atomic.Uint64
+	// handed is the last index raft has handed out for applying (its
+	// "applying"): raft may still read entries after it from raft's log
+	// storage, so that is never compacted past it, even when applied is
+	// ahead (early.go).
+	handed   atomic.Uint64
 	saves    atomic.Uint64 // WAL Saves that carried entries (group commits); for tests and benchmarks
 	leader   atomic.Bool
 	lead     atomic.Uint64     // known leader id, 0 if none
@@ -312,6 +319,7 @@ func (n *Node) open() error {
 		n.snapIndex, n.snapAttempt = snap.Metadata.Index, snap.Metadata.Index
 		n.appliedTerm = snap.Metadata.Term
 		n.applied.Store(snap.Metadata.Index)
+		n.handed.Store(snap.Metadata.Index)
 	}
 	if err := n.ms.SetHardState(ws.hs); err != nil {
 		return err
@@ -319,7 +327,7 @@ func (n *Node) open() error {
 	if err := n.ms.Append(ws.ents); err != nil {
 		return err
 	}
-	n.term, n.startCommit = ws.hs.Term, ws.hs.Commit
+	n.term, n.startCommit, n.commit = ws.hs.Term, ws.hs.Commit, ws.hs.Commit
 	n.termA.Store(n.term)
 	n.publishMembers()
 
@@ -424,6 +432,7 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 	if !raft.IsEmptyHardState(rd.HardState) {
 		n.term = rd.HardState.Term
 		n.termA.Store(n.term)
+		n.commit = max(n.commit, rd.HardState.Commit)
 	}
 	// rd.Messages is ours (raft starts a new slice after each Ready): the
 	// messages to other members are gathered at its front, in order.
@@ -452,11 +461,15 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 	//    here instead, once everything before it is written.
 	if appendMsg.Type == raftpb.MsgStorageAppend {
 		if appendMsg.Snapshot != nil {
+			n.resetUnsynced()
 			if !n.appendSnapshot(appendMsg) {
 				return false
 			}
-		} else if !n.app.send(appendMsg) {
-			return false
+		} else {
+			n.trackUnsynced(appendMsg.Entries)
+			if !n.app.send(appendMsg) {
+				return false
+			}
 		}
 	}
 	// 3. Read-index answers.
@@ -464,10 +477,18 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 		n.deliverRead(rs)
 	}
 	// 4. Committed entries (raft hands out only those already durable here),
-	//    in order; then raft learns they are applied.
+	//    in order; then raft learns they are applied. Then those committed but
+	//    still being written here (early.go).
+	applied := false
 	if applyMsg.Type == raftpb.MsgStorageApply {
+		if k := len(applyMsg.Entries); k > 0 {
+			n.handed.Store(applyMsg.Entries[k-1].Index)
+		}
 		n.applyEntries(applyMsg.Entries)
 		n.deliver(applyMsg.Responses)
+		applied = true
+	}
+	if n.applyUnsynced() || applied {
 		if !n.maybeSnapshot() {
 			return false
 		}

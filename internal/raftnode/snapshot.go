@@ -440,6 +440,7 @@ func (n *Node) maybeCompactAlone() {
 	if n.bg.done != nil {
 		to = min(to, n.snapAttempt) // the snapshot in flight records its index's term from the log
 	}
+	to = min(to, n.handed.Load()) // raft may still read what it has not handed out (early.go)
 	first, err := n.ms.FirstIndex()
 	if err != nil || to < first+catchUpEntries {
 		return

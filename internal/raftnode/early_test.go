@@ -1,0 +1,82 @@
+package raftnode
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// TestFollowerAppliesBeforeOwnWrite checks early apply (early.go): a follower
+// whose own log write is stuck still applies the entries the other two
+// members have made durable (they are committed), so its clients are not held
+// behind its disk; once its disk moves again it writes them, and after a
+// restart from its own WAL it holds the same state as the others.
+func TestFollowerAppliesBeforeOwnWrite(t *testing.T) {
+	var blocked atomic.Uint64 // member whose WAL saves wait for release
+	release := make(chan struct{})
+	c := newCluster(t, 3, nil, func(cfg *Config) {
+		id := cfg.ID
+		cfg.beforeSave = func() {
+			if blocked.Load() == id {
+				<-release
+			}
+		}
+	})
+	unblock := sync.OnceFunc(func() { blocked.Store(0); close(release) })
+	t.Cleanup(unblock) // runs before the cluster's stop, which waits for the appenders
+	lead := c.waitLeader()
+	c.propose(lead, []byte("before"))
+	c.waitConverged()
+	f := uint64(1)
+	for f == lead {
+		f++
+	}
+	fm := c.ms[f]
+	saves := fm.n.saves.Load()
+	blocked.Store(f)
+
+	var want [][]byte
+	for i := range 5 {
+		d := fmt.Appendf(nil, "early-%d", i)
+		c.propose(lead, d) // committed by the leader and the third member
+		want = append(want, d)
+	}
+	waitFor(t, "the follower to apply entries its own disk has not written", func() bool {
+		for _, d := range want {
+			if !fm.sm.has(d) {
+				return false
+			}
+		}
+		return true
+	})
+	if got := fm.n.saves.Load(); got != saves {
+		t.Fatalf("follower wrote %d more batches while its writes were held", got-saves)
+	}
+
+	unblock()
+	c.propose(f, []byte("after")) // through the follower, as its clients would
+	c.waitConverged()
+	if fm.n.saves.Load() == saves {
+		t.Fatal("follower never wrote the entries once its disk was released")
+	}
+
+	// Its own WAL holds everything it applied: restarted alone from it (the
+	// others down, so nothing can be fetched), it replays the same state up to
+	// the last entry it wrote.
+	for _, m := range c.running() {
+		if m.id != f {
+			c.stop(m.id)
+		}
+	}
+	c.stop(f)
+	c.restart(f)
+	waitFor(t, "the restarted follower to replay its log", func() bool {
+		for _, d := range want {
+			if !fm.sm.has(d) {
+				return false
+			}
+		}
+		return true
+	})
+}
