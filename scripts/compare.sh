@@ -500,7 +500,9 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 		- **session-churn**: open a session, create an ephemeral node, close the session; ops are sessions;
 		  p99 is of the connect (TCP connect + handshake; etcd: new client + lease grant).
 		- **watch**: one-shot data watches re-armed before each write (etcd: persistent watches);
-		  ops are delivered events; latency from the write's acknowledgement to each event.
+		  ops are delivered events; latency from the write's acknowledgement to each event. The
+		  writes go to each member in turn (etcd: through one client over all members), so the
+		  leader and the followers answer their share whichever member was elected.
 		- **lock**: the Curator/kazoo lock recipe (ephemeral-sequential child, watch the predecessor;
 		  etcd: concurrency.Mutex); ops are acquisitions; latency is the wait for the lock.
 

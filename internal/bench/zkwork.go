@@ -399,11 +399,12 @@ type watchRound struct {
 	all       chan struct{}
 }
 
-// watch runs cfg.Sessions watcher sessions, each with a data watch on one node, and one
-// writer that changes the node once every watcher has re-armed its watch.
+// watch runs cfg.Sessions watcher sessions, each with a data watch on one node, and a
+// writer per server that, in turn, changes the node once every watcher has re-armed its
+// watch.
 func (b *zkBench) watch(ctx context.Context, res *Result) error {
 	res.Unit, res.Inflight = "events", 1
-	res.Note = "one-shot data watches re-armed (getData, watch=true) before each write; latency from the write's acknowledgement to each event (0 if the event came first); extra 'from_send' from the write's send"
+	res.Note = "one-shot data watches re-armed (getData, watch=true) before each write; one writer per server, in turn; latency from the write's acknowledgement to each event (0 if the event came first); extra 'from_send' from the write's send"
 	node := b.dir + "/w"
 	if err := b.create(node, b.value); err != nil {
 		return fmt.Errorf("setup: %w", err)
@@ -434,17 +435,32 @@ func (b *zkBench) watch(ctx context.Context, res *Result) error {
 			_ = c.Close(b.cfg.OpTimeout)
 		}
 	}()
-	writer, err := b.dial(n, nil)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+	// One writer per server, taking turns: a write's events reach the watchers on
+	// other members one commit notification later than those on the member that
+	// answers it, so which member answers (the leader or a follower) moves the
+	// figures; every server takes its share of the writes, whichever was elected.
+	writers := make([]*Conn, len(b.cfg.Servers))
+	for j := range writers {
+		w, err := b.dial(n+j, nil)
+		if err != nil {
+			for _, w := range writers[:j] {
+				w.Abort()
+			}
+			return fmt.Errorf("connect: %w", err)
+		}
+		writers[j] = w
 	}
-	defer writer.Close(b.cfg.OpTimeout)
+	defer func() {
+		for _, w := range writers {
+			_ = w.Close(b.cfg.OpTimeout)
+		}
+	}()
 
 	rec := newRecorder("from_send", "write")
 	m := newMeter(ctx, b.cfg, res.Workload)
 	arm := &proto.PathWatchRequest{Path: node, Watch: true}
 	set := &proto.SetDataRequest{Path: node, Data: b.value, Version: -1}
-	writes := int64(0)
+	writes, round := int64(0), 0
 	for {
 		ok, _ := m.next()
 		if !ok {
@@ -475,6 +491,8 @@ func (b *zkBench) watch(ctx context.Context, res *Result) error {
 		r.remaining.Store(int32(n))
 		cur.Store(r)
 		sent := nowNanos()
+		writer := writers[round%len(writers)]
+		round++
 		_, err := writer.Call(proto.OpSetData, set, nil, b.cfg.OpTimeout)
 		ack := nowNanos()
 		if err != nil {
