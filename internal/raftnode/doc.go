@@ -70,10 +70,14 @@
 //     HardState that points past it, restored into the state machine, and
 //     its membership and addresses adopted.
 //     3. ReadStates go to the waiting ReadIndex callers.
-//     4. The committed entries (raft hands out only those already durable on
+//     4. The committed entries raft hands out (only those already durable on
 //     this member) are applied in index order (conf changes are also passed
 //     to raft's ApplyConfChange; entries without data apply as nil), then
-//     raft is told they are applied; then maybe a snapshot is started.
+//     raft is told they are applied. Then the committed normal entries still
+//     being written here are applied too, from the appends handed to the
+//     appender (early.go: a committed entry is durable on a quorum; raft
+//     hands them out again later and they are skipped). Then maybe a
+//     snapshot is started.
 //
 //   - The appender (appender.run, raft's LocalAppendThread) writes the appends
 //     in order, all those waiting with one WAL Save: one write and one fsync

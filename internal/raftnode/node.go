@@ -69,8 +69,8 @@ type Node struct {
 	appliedBytes, snapAttemptBytes, snapSize uint64
 
 	applied atomic.Uint64
-	// handed is the last index raft has handed out for applying (its
-	// "applying"): raft may still read entries after it from raft's log
+	// handed is the last index raft has handed out for applying and been
+	// told is applied: raft may still read entries after it from raft's log
 	// storage, so that is never compacted past it, even when applied is
 	// ahead (early.go).
 	handed   atomic.Uint64
@@ -481,11 +481,14 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 	//    still being written here (early.go).
 	applied := false
 	if applyMsg.Type == raftpb.MsgStorageApply {
+		n.applyEntries(applyMsg.Entries)
+		n.deliver(applyMsg.Responses)
+		// Only now that raft has stepped the MsgStorageApplyResp: until then
+		// raft's applied is below these entries, and raft scans from there
+		// (a campaign looks for unapplied conf changes).
 		if k := len(applyMsg.Entries); k > 0 {
 			n.handed.Store(applyMsg.Entries[k-1].Index)
 		}
-		n.applyEntries(applyMsg.Entries)
-		n.deliver(applyMsg.Responses)
 		applied = true
 	}
 	if n.applyUnsynced() || applied {
