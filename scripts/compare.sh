@@ -278,9 +278,9 @@ done
 
 # Memory and recovery, one member each: start on a data dir, load znodes, read RSS;
 # restart and time process start -> first served getData. Results: $WORK/mem-SYS.txt.
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-# peak_kb prints the process's peak RSS so far (VmHWM).
-peak_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# status_kb PID FIELD prints a kB field of /proc/PID/status (0 if the process is gone).
+status_kb() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+rss_kb() { status_kb "$1" VmRSS; }
 # settled_rss_kb prints the RSS once it has settled: read every 0.5 s from 2 s on, until two
 # readings in a row differ by less than 1 % (at most 10 s). A garbage-collected process
 # holds its load's garbage for a moment (corral frees it and returns it to the OS once
@@ -356,7 +356,7 @@ measure_mem() { # SYS
 		fi
 		loaded=$n
 		echo "rss_kb_$n=$(settled_rss_kb "$MPID")" >>"$out"
-		echo "peak_kb_$n=$(peak_kb "$MPID")" >>"$out"
+		echo "peak_kb_$n=$(status_kb "$MPID" VmHWM)" >>"$out"
 		mem_stop "$MPID"
 		t0=$(now_ms)
 		mem_start "$sys" "$dir" "$port"

@@ -35,6 +35,34 @@ func (b *zkBench) dial(i int, onWatch func(proto.WatcherEvent, int64)) (*Conn, e
 	})
 }
 
+// dialAll opens count sessions, the k-th as dial(first+k) with the watch callback
+// onWatch(k) gives (onWatch nil: none). If one fails it aborts those already open.
+func (b *zkBench) dialAll(first, count int, onWatch func(k int) func(proto.WatcherEvent, int64)) ([]*Conn, error) {
+	conns := make([]*Conn, count)
+	for k := range conns {
+		var cb func(proto.WatcherEvent, int64)
+		if onWatch != nil {
+			cb = onWatch(k)
+		}
+		c, err := b.dial(first+k, cb)
+		if err != nil {
+			for _, c := range conns[:k] {
+				c.Abort()
+			}
+			return nil, fmt.Errorf("connect: %w", err)
+		}
+		conns[k] = c
+	}
+	return conns, nil
+}
+
+// closeAll closes the sessions of conns.
+func (b *zkBench) closeAll(conns []*Conn) {
+	for _, c := range conns {
+		_ = c.Close(b.cfg.OpTimeout)
+	}
+}
+
 // create makes a persistent node, tolerating one that exists.
 func (b *zkBench) create(path string, data []byte) error {
 	_, err := b.admin.Call(proto.OpCreate, &proto.CreateRequest{Path: path, Data: data, ACL: openACL}, nil, b.cfg.OpTimeout)
@@ -167,16 +195,9 @@ func runZK(ctx context.Context, cfg *Config, workload string) (*Result, error) {
 // closedLoop runs cfg.Sessions sessions, each keeping cfg.Inflight requests from gen in
 // flight until the meter stops, and fills res.
 func (b *zkBench) closedLoop(ctx context.Context, res *Result, gen func() (proto.OpCode, proto.Record)) error {
-	conns := make([]*Conn, b.cfg.Sessions)
-	for i := range conns {
-		c, err := b.dial(i, nil)
-		if err != nil {
-			for _, c := range conns[:i] {
-				c.Abort()
-			}
-			return fmt.Errorf("connect: %w", err)
-		}
-		conns[i] = c
+	conns, err := b.dialAll(0, b.cfg.Sessions, nil)
+	if err != nil {
+		return err
 	}
 	m := newMeter(ctx, b.cfg, res.Workload)
 	loops := make([]*zkLoop, len(conns))
@@ -194,9 +215,7 @@ func (b *zkBench) closedLoop(ctx context.Context, res *Result, gen func() (proto
 	}
 	waitLoops(ctx, m, b.cfg.OpTimeout, loops)
 	secs := m.finish()
-	for _, c := range conns {
-		_ = c.Close(b.cfg.OpTimeout)
-	}
+	b.closeAll(conns)
 	fill(res, secs, recs)
 	return nil
 }
@@ -411,9 +430,8 @@ func (b *zkBench) watch(ctx context.Context, res *Result) error {
 	}
 	var cur atomic.Pointer[watchRound]
 	n := b.cfg.Sessions
-	conns := make([]*Conn, n)
-	for i := range conns {
-		c, err := b.dial(i, func(ev proto.WatcherEvent, at int64) {
+	conns, err := b.dialAll(0, n, func(i int) func(proto.WatcherEvent, int64) {
+		return func(ev proto.WatcherEvent, at int64) {
 			r := cur.Load()
 			if r == nil || ev.Type != proto.EventNodeDataChanged || ev.Path != node || !r.at[i].CompareAndSwap(0, at) {
 				return
@@ -421,40 +439,21 @@ func (b *zkBench) watch(ctx context.Context, res *Result) error {
 			if r.remaining.Add(-1) == 0 {
 				close(r.all)
 			}
-		})
-		if err != nil {
-			for _, c := range conns[:i] {
-				c.Abort()
-			}
-			return fmt.Errorf("connect: %w", err)
 		}
-		conns[i] = c
+	})
+	if err != nil {
+		return err
 	}
-	defer func() {
-		for _, c := range conns {
-			_ = c.Close(b.cfg.OpTimeout)
-		}
-	}()
+	defer b.closeAll(conns)
 	// One writer per server, taking turns: a write's events reach the watchers on
 	// other members one commit notification later than those on the member that
 	// answers it, so which member answers (the leader or a follower) moves the
 	// figures; every server takes its share of the writes, whichever was elected.
-	writers := make([]*Conn, len(b.cfg.Servers))
-	for j := range writers {
-		w, err := b.dial(n+j, nil)
-		if err != nil {
-			for _, w := range writers[:j] {
-				w.Abort()
-			}
-			return fmt.Errorf("connect: %w", err)
-		}
-		writers[j] = w
+	writers, err := b.dialAll(n, len(b.cfg.Servers), nil)
+	if err != nil {
+		return err
 	}
-	defer func() {
-		for _, w := range writers {
-			_ = w.Close(b.cfg.OpTimeout)
-		}
-	}()
+	defer b.closeAll(writers)
 
 	rec := newRecorder("from_send", "write")
 	m := newMeter(ctx, b.cfg, res.Workload)

@@ -15,7 +15,9 @@ import "go.etcd.io/raft/v3/raftpb"
 // or below the commit index as soon as it learns of it, ahead of raft's
 // MsgStorageApply, which later hands them out again and is skipped for them
 // (applyEntries ignores indexes at or below applied). Conf changes wait for
-// raft (they change raft's own configuration, in its order).
+// raft (they change raft's own configuration, in its order). raft's log
+// storage is compacted only up to the index raft counts as applied
+// (compactLog): raft still reads what follows it.
 //
 // Nothing durable depends on what was applied early: after a crash the member
 // restarts from its WAL and snapshot and fetches the rest again from the

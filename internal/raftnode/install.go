@@ -146,7 +146,6 @@ func (n *Node) installSnapshot(s raftpb.Snapshot, si snapInfo) bool {
 		}
 	}
 	n.applied.Store(md.Index)
-	n.handed.Store(md.Index)
 	n.notifyApplied()
 	n.lg.Info("installed snapshot from the leader", "index", md.Index, "term", md.Term, "bytes", si.bodyLen,
 		"voters", m.Voters, "learners", m.Learners, "took", time.Since(t0).Round(time.Millisecond))

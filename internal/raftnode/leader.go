@@ -32,11 +32,6 @@ func (n *Node) softState(ss raft.SoftState) {
 	// Read-index requests forwarded to the old leader are lost silently.
 	n.failReads()
 	n.leaderMu.Lock()
-	n.leaderCancel()
-	n.leaderCtx, n.leaderCancel = context.WithCancel(context.Background())
-	if ss.Lead == raft.None {
-		n.leaderCancel()
-	}
 	close(n.leaderCh)
 	n.leaderCh = make(chan struct{})
 	n.leaderMu.Unlock()

@@ -68,12 +68,7 @@ type Node struct {
 	// snapshot attempt, and the size of the newest snapshot file (see maybeSnapshot).
 	appliedBytes, snapAttemptBytes, snapSize uint64
 
-	applied atomic.Uint64
-	// handed is the last index raft has handed out for applying and been
-	// told is applied: raft may still read entries after it from raft's log
-	// storage, so that is never compacted past it, even when applied is
-	// ahead (early.go).
-	handed   atomic.Uint64
+	applied  atomic.Uint64
 	saves    atomic.Uint64 // WAL Saves that carried entries (group commits); for tests and benchmarks
 	leader   atomic.Bool
 	lead     atomic.Uint64     // known leader id, 0 if none
@@ -102,10 +97,8 @@ type Node struct {
 	raftState atomic.Uint32 // raft.StateType from the last SoftState
 	termA     atomic.Uint64
 
-	leaderMu     sync.Mutex
-	leaderCh     chan struct{}   // closed and replaced whenever the known leader changes
-	leaderCtx    context.Context // cancelled when the known leader changes
-	leaderCancel context.CancelFunc
+	leaderMu sync.Mutex
+	leaderCh chan struct{} // closed and replaced whenever the known leader changes
 
 	failoverPending atomic.Bool
 	appHandler      atomic.Pointer[AppHandler]
@@ -148,8 +141,6 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 		leaderCh: make(chan struct{}),
 		ccWait:   make(map[string]chan Membership),
 	}
-	n.leaderCtx, n.leaderCancel = context.WithCancel(context.Background())
-	n.leaderCancel() // no leader known yet
 	n.zl = newZapLogger(n.lg)
 	if err := n.open(); err != nil {
 		if n.rn != nil {
@@ -319,7 +310,6 @@ func (n *Node) open() error {
 		n.snapIndex, n.snapAttempt = snap.Metadata.Index, snap.Metadata.Index
 		n.appliedTerm = snap.Metadata.Term
 		n.applied.Store(snap.Metadata.Index)
-		n.handed.Store(snap.Metadata.Index)
 	}
 	if err := n.ms.SetHardState(ws.hs); err != nil {
 		return err
@@ -483,12 +473,6 @@ func (n *Node) handleReady(rd raft.Ready) bool {
 	if applyMsg.Type == raftpb.MsgStorageApply {
 		n.applyEntries(applyMsg.Entries)
 		n.deliver(applyMsg.Responses)
-		// Only now that raft has stepped the MsgStorageApplyResp: until then
-		// raft's applied is below these entries, and raft scans from there
-		// (a campaign looks for unapplied conf changes).
-		if k := len(applyMsg.Entries); k > 0 {
-			n.handed.Store(applyMsg.Entries[k-1].Index)
-		}
 		applied = true
 	}
 	if n.applyUnsynced() || applied {
@@ -669,10 +653,7 @@ func (n *Node) withLeader(call func() error) error {
 		return ErrStopped
 	default:
 	}
-	n.leaderMu.Lock()
-	lctx := n.leaderCtx
-	n.leaderMu.Unlock()
-	if lctx.Err() != nil || n.lead.Load() == raft.None {
+	if n.lead.Load() == raft.None {
 		return ErrNotLeader
 	}
 	if m := n.members.Load(); len(m.Voters) > 0 && !m.IsMember(n.cfg.ID) {

@@ -436,13 +436,23 @@ func (n *Node) maybeCompactAlone() {
 		len(cs.VotersOutgoing) > 0 || len(cs.LearnersNext) > 0 {
 		return
 	}
-	to := n.applied.Load()
+	to := n.rn.Applied() // at most applied (early.go applies ahead of raft)
 	if n.bg.done != nil {
 		to = min(to, n.snapAttempt) // the snapshot in flight records its index's term from the log
 	}
-	to = min(to, n.handed.Load()) // raft may still read what it has not handed out (early.go)
 	first, err := n.ms.FirstIndex()
 	if err != nil || to < first+catchUpEntries {
+		return
+	}
+	n.compactLog(to)
+}
+
+// compactLog drops the entries up to to from raft's in-memory log, but none
+// raft may still read: those after the index raft counts as applied, which
+// lags applied while early.go applies ahead of raft.
+func (n *Node) compactLog(to uint64) {
+	to = min(to, n.rn.Applied())
+	if to == 0 {
 		return
 	}
 	if err := n.ms.Compact(to); err != nil && !errors.Is(err, raft.ErrCompacted) {

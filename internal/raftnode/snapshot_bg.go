@@ -142,11 +142,7 @@ func (n *Node) writeSnapshot(index, term uint64, cs raftpb.ConfState, meta snapM
 	if _, err := n.ms.CreateSnapshot(index, &cs, []byte(name)); err != nil && !errors.Is(err, raft.ErrSnapOutOfDate) {
 		n.lg.Error("raft storage CreateSnapshot failed", "index", index, "err", err)
 	}
-	if to := min(n.catchUpStart(index), n.handed.Load()); to > 0 {
-		if err := n.ms.Compact(to); err != nil && !errors.Is(err, raft.ErrCompacted) {
-			n.lg.Error("raft storage Compact failed", "index", to, "err", err)
-		}
-	}
+	n.compactLog(n.catchUpStart(index))
 	n.lg.Info("snapshot saved", "file", name, "index", index, "term", term, "bytes", size,
 		"capture", captured, "written", written, "took", time.Since(t0))
 	if err := n.purge(); err != nil {

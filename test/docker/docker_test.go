@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"github.com/go-zookeeper/zk"
 
 	"github.com/corral-io/corral/internal/testutil/fourlw"
+	"github.com/corral-io/corral/internal/testutil/freeport"
 )
 
 func moduleRoot(t *testing.T) string {
@@ -52,12 +52,11 @@ func run(t *testing.T, timeout time.Duration, dir string, env []string, name str
 }
 
 func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Get()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 type nopLogger struct{}
