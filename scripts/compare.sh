@@ -5,8 +5,11 @@
 # by `corral bench plot` into docs/benchmarks/, linked from the page) into docs/benchmarks.md.
 #
 #   scripts/compare.sh [-d DURATION] [-s SESSIONS] [-k INFLIGHT] [-w WORKLOADS] [-m "1 3"]
-#                      [-l "200000 1000000"] [-o FILE]
+#                      [-c CHURNERS] [-l "200000 1000000"] [-o FILE]
 #
+# After the workloads, each system also runs session-churn with CHURNERS concurrent
+# churners (-c, default 256; 0 skips it): a burst of connections beyond ZooKeeper's default
+# listen backlog of 50, reported as its own row with its own count of dropped connections.
 # Besides the workloads, memory and recovery are measured on one member of corral and of
 # ZooKeeper (-l: cumulative znode counts to load, 128 B each; -l "" skips it): RSS after
 # each load, and the time from process start to the first served getData after a restart.
@@ -27,6 +30,7 @@ WARMUP=1s
 SESSIONS=16
 INFLIGHT=16
 WORKLOADS=get,set,mixed,create,session-churn,watch,lock
+CHURNERS=256
 MEMBERS="1 3"
 LOADS="200000 1000000"
 OUT=$ROOT/docs/benchmarks.md
@@ -41,16 +45,17 @@ if [[ ${NO_INSTALL:-0} != 1 ]]; then
 fi
 ETCD=$(command -v etcd || true)
 
-while getopts "d:s:k:w:m:l:o:h" opt; do
+while getopts "d:s:k:w:m:c:l:o:h" opt; do
 	case $opt in
 	d) DURATION=$OPTARG ;;
 	s) SESSIONS=$OPTARG ;;
 	k) INFLIGHT=$OPTARG ;;
 	w) WORKLOADS=$OPTARG ;;
 	m) MEMBERS=$OPTARG ;;
+	c) CHURNERS=$OPTARG ;;
 	l) LOADS=$OPTARG ;;
 	o) OUT=$OPTARG ;;
-	*) sed -n '2,21p' "$0"; exit 2 ;;
+	*) sed -n '2,25p' "$0"; exit 2 ;;
 	esac
 done
 
@@ -262,6 +267,18 @@ measure() {
 	fi
 	ovf1=$(listen_overflows)
 	[[ -z $ovf0 || -z $ovf1 ]] || echo $((ovf1 - ovf0)) >"$WORK/$sys-$n.ovf"
+	if [[ $CHURNERS -gt 0 ]]; then
+		log "$sys x$n: session-churn with $CHURNERS churners"
+		ovf0=$(listen_overflows)
+		if ! timeout 300 "$BIN" bench "${target[@]}" --workload session-churn --sessions "$CHURNERS" \
+			--label "$CHURNERS churners" --duration "$DURATION" --warmup "$WARMUP" -q --json \
+			--out "$WORK/$sys-$n-burst.json" >"$WORK/$sys-$n-burst.txt" 2>"$WORK/$sys-$n-burst.err"; then
+			log "$sys x$n: churn burst failed: $(tail -n 3 "$WORK/$sys-$n-burst.err")"
+			rm -f "$WORK/$sys-$n-burst.json"
+		fi
+		ovf1=$(listen_overflows)
+		[[ -z $ovf0 || -z $ovf1 ]] || echo $((ovf1 - ovf0)) >"$WORK/$sys-$n-burst.ovf"
+	fi
 	stop_all
 }
 
@@ -413,8 +430,8 @@ for n in $MEMBERS; do
 	members="$n member"
 	if [[ $n -gt 1 ]]; then members+=s; fi
 	if "$BIN" bench plot --dir "$PLOTDIR" --prefix "${members// /-}" --title "$members" \
-		"corral=$WORK/corral-$n.json" "zookeeper=$WORK/zk-$n.json" "etcd=$WORK/etcd-$n.json" \
-		>/dev/null 2>"$WORK/plot-$n.err"; then
+		"corral=$WORK/corral-$n.json,$WORK/corral-$n-burst.json" "zookeeper=$WORK/zk-$n.json,$WORK/zk-$n-burst.json" \
+		"etcd=$WORK/etcd-$n.json,$WORK/etcd-$n-burst.json" >/dev/null 2>"$WORK/plot-$n.err"; then
 		PLOTTED[$n]=${members// /-}
 	else
 		log "plots for $members not drawn: $(tail -n 1 "$WORK/plot-$n.err")"
@@ -422,7 +439,7 @@ for n in $MEMBERS; do
 done
 
 # The report.
-CMD="scripts/compare.sh -d $DURATION -s $SESSIONS -k $INFLIGHT -w $WORKLOADS -m \"$MEMBERS\" -l \"$LOADS\""
+CMD="scripts/compare.sh -d $DURATION -s $SESSIONS -k $INFLIGHT -w $WORKLOADS -m \"$MEMBERS\" -c $CHURNERS -l \"$LOADS\""
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 ZKV=$(dpkg-query -W -f '${Version}' zookeeper 2>/dev/null || echo "not installed")
@@ -444,7 +461,8 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 		- etcd: Debian etcd-server $ETCDV (defaults)
 		- load: \`corral bench\`, $SESSIONS sessions x $INFLIGHT requests in flight (get, set, mixed, create),
 		  $SESSIONS watchers / lock contenders / concurrent churners; ${WARMUP} warm-up, then $DURATION per workload;
-		  values of 128 B; mixed is 90 % reads. ZooKeeper-protocol servers (corral, ZooKeeper) are driven by
+		  then, on the same servers, session-churn again with $CHURNERS concurrent churners (the row
+		  "session-churn ($CHURNERS churners)"; -c 0 skips it); values of 128 B; mixed is 90 % reads. ZooKeeper-protocol servers (corral, ZooKeeper) are driven by
 		  corral's pipelined raw client, etcd by go.etcd.io/etcd/client/v3 (serializable reads).
 		  The client runs on the same 2 cores as the servers.
 
@@ -455,7 +473,8 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 	for n in $MEMBERS; do
 		echo "## $n member$([[ $n -gt 1 ]] && echo s)"
 		echo
-		"$BIN" bench compare "corral=$WORK/corral-$n.json" "zookeeper=$WORK/zk-$n.json" "etcd=$WORK/etcd-$n.json" 2>/dev/null
+		"$BIN" bench compare "corral=$WORK/corral-$n.json,$WORK/corral-$n-burst.json" \
+			"zookeeper=$WORK/zk-$n.json,$WORK/zk-$n-burst.json" "etcd=$WORK/etcd-$n.json,$WORK/etcd-$n-burst.json" 2>/dev/null
 		echo
 		ovf=""
 		for sys in corral zk etcd; do
@@ -463,6 +482,14 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 		done
 		if [[ -n $ovf ]]; then
 			echo "Connections dropped at a full listen queue (TcpExt ListenOverflows) during all the workloads: $ovf."
+			echo
+		fi
+		ovf=""
+		for sys in corral zk etcd; do
+			[[ -f $WORK/$sys-$n-burst.ovf ]] && ovf+="${ovf:+, }${sys/zk/zookeeper} $(cat "$WORK/$sys-$n-burst.ovf")"
+		done
+		if [[ -n $ovf ]]; then
+			echo "The same during session-churn with $CHURNERS churners: $ovf."
 			echo
 		fi
 		if [[ -n ${PLOTTED[$n]:-} ]]; then
@@ -498,7 +525,9 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 		- **get / set / mixed**: getData / setData (etcd: serializable Get / Put) on 1000 keys.
 		- **create**: persistent-sequential creates under one parent (etcd: a create-if-absent txn on a fresh key).
 		- **session-churn**: open a session, create an ephemeral node, close the session; ops are sessions;
-		  p99 is of the connect (TCP connect + handshake; etcd: new client + lease grant).
+		  p99 is of the connect (TCP connect + handshake; etcd: new client + lease grant). With
+		  more concurrent connects than a listen backlog holds, the kernel drops SYNs and the
+		  client retransmits after 1 s: that shows in p99.9 and in the dropped-connection counts.
 		- **watch**: one-shot data watches re-armed before each write (etcd: persistent watches);
 		  ops are delivered events; latency from the write's acknowledgement to each event. The
 		  writes go to each member in turn (etcd: through one client over all members), so the

@@ -92,6 +92,7 @@ goes to stderr every second unless --quiet.`,
 	f.IntVar(&cfg.Keys, "keys", cfg.Keys, "nodes (keys) that get, set and mixed spread over")
 	f.DurationVar(&cfg.Hold, "hold", 0, "how long lock holds the lock once acquired")
 	f.DurationVar(&cfg.SessionTimeout, "session-timeout", cfg.SessionTimeout, "session timeout to request (lease TTL in etcd mode)")
+	f.StringVar(&cfg.Label, "label", "", `recorded in every result: 'bench compare' and 'bench plot' show it after the workload, so that two runs of one workload (say, 16 and 256 churners) get a row each`)
 	f.DurationVar(&cfg.OpTimeout, "op-timeout", cfg.OpTimeout, "bound on connects, setup requests and waits for events and locks")
 	f.BoolVar(&jsonOut, "json", false, "write JSON instead of a table")
 	f.StringVar(&outPath, "out", "", "write the report (JSON with --json) to this file; the table still goes to stdout")
@@ -102,34 +103,54 @@ goes to stderr every second unless --quiet.`,
 // benchCompareCmd turns --json reports into a Markdown comparison table.
 func benchCompareCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "compare SUBJECT=FILE BASELINE=FILE...",
+		Use:   "compare SUBJECT=FILE[,FILE...] BASELINE=FILE[,FILE...]...",
 		Short: "Print a Markdown table comparing --json reports, with ratios SUBJECT/BASELINE",
 		Long: `Print a Markdown table of throughput and p99 latency per workload, from reports written
 by 'corral bench --json', with the ratios of the first (the subject) to each of the
 others. A missing file yields a column of dashes, so a system that could not be measured
-does not stop the table.`,
+does not stop the table. Several files for one name (comma-separated) are read as one
+report: a run made with --label gets rows of its own.`,
 		Example: "  corral bench compare corral=corral.json zookeeper=zk.json etcd=etcd.json",
 		Args:    cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var named []bench.Named
-			for _, a := range args {
-				name, path, ok := strings.Cut(a, "=")
-				if !ok {
-					return fmt.Errorf("%q: want NAME=FILE", a)
-				}
-				rep, err := bench.ReadReport(path)
-				if err != nil {
-					if !os.IsNotExist(err) {
-						return err
-					}
-					fmt.Fprintf(cmd.ErrOrStderr(), "corral bench compare: %s: no report, column left empty\n", name)
-					rep = nil
-				}
-				named = append(named, bench.Named{Name: name, Report: rep})
+			named, _, err := readNamedReports(cmd, "compare", "column left empty", args)
+			if err != nil {
+				return err
 			}
 			return bench.WriteComparison(cmd.OutOrStdout(), named[0], named[1:])
 		},
 	}
+}
+
+// readNamedReports reads NAME=FILE[,FILE...] arguments: the results of a name's files
+// are merged (see bench.Merge). A name none of whose files exists gets a nil report, and
+// a line on stderr ending with absent; measured counts the names with a report.
+func readNamedReports(cmd *cobra.Command, sub, absent string, args []string) (named []bench.Named, measured int, err error) {
+	for _, a := range args {
+		name, paths, ok := strings.Cut(a, "=")
+		if !ok || name == "" || paths == "" {
+			return nil, 0, fmt.Errorf("%q: want NAME=FILE[,FILE...]", a)
+		}
+		var reps []*bench.Report
+		for _, path := range strings.Split(paths, ",") {
+			rep, err := bench.ReadReport(path)
+			if err != nil {
+				if !os.IsNotExist(err) {
+					return nil, 0, err
+				}
+				continue
+			}
+			reps = append(reps, rep)
+		}
+		rep := bench.Merge(reps...)
+		if rep == nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "corral bench %s: %s: no report, %s\n", sub, name, absent)
+		} else {
+			measured++
+		}
+		named = append(named, bench.Named{Name: name, Report: rep})
+	}
+	return named, measured, nil
 }
 
 // writeReportFile writes rep to path, as JSON or as a table.

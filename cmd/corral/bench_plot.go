@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
 	"github.com/corral-io/corral/internal/bench"
 	"github.com/spf13/cobra"
@@ -13,7 +11,7 @@ import (
 func benchPlotCmd() *cobra.Command {
 	var dir, prefix, title string
 	cmd := &cobra.Command{
-		Use:   "plot NAME=FILE...",
+		Use:   "plot NAME=FILE[,FILE...]...",
 		Short: "Draw PNG bar charts of throughput and p99 latency from --json reports",
 		Long: fmt.Sprintf(`Draw two PNG images (%dx%d) from reports written by 'corral bench --json', one
 system per NAME=FILE, in that order: DIR/PREFIX-throughput.png, bars of throughput per
@@ -25,24 +23,9 @@ compare'. The paths written are printed, one a line.`, bench.PlotWidthPx, bench.
       corral=corral.json zookeeper=zk.json etcd=etcd.json`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var named []bench.Named
-			measured := 0
-			for _, a := range args {
-				name, path, ok := strings.Cut(a, "=")
-				if !ok {
-					return fmt.Errorf("%q: want NAME=FILE", a)
-				}
-				rep, err := bench.ReadReport(path)
-				if err != nil {
-					if !os.IsNotExist(err) {
-						return err
-					}
-					fmt.Fprintf(cmd.ErrOrStderr(), "corral bench plot: %s: no report, no bars\n", name)
-					rep = nil
-				} else {
-					measured++
-				}
-				named = append(named, bench.Named{Name: name, Report: rep})
+			named, measured, err := readNamedReports(cmd, "plot", "no bars", args)
+			if err != nil {
+				return err
 			}
 			if measured == 0 {
 				return fmt.Errorf("no report to plot")

@@ -68,6 +68,10 @@ type Config struct {
 	Hold time.Duration
 	// SessionTimeout is the session timeout requested.
 	SessionTimeout time.Duration
+	// Label, when set, is recorded in every result of the run, so that a comparison
+	// can tell two runs of the same workload apart (for example session-churn with 16
+	// and with 256 churners): see Result.Case.
+	Label string
 	// OpTimeout bounds connects, setup requests and waits for watch events and locks.
 	OpTimeout time.Duration
 	// Progress, when non-nil, receives one line per second while a workload runs.
@@ -164,6 +168,17 @@ type Result struct {
 	Rates map[string]float64 `json:"extra_rates,omitempty"`
 	// Note explains how this workload maps onto the target, where it matters.
 	Note string `json:"note,omitempty"`
+	// Label is Config.Label.
+	Label string `json:"label,omitempty"`
+}
+
+// Case names the measurement in comparisons and plots: the workload, followed by the
+// label in parentheses when there is one.
+func (r *Result) Case() string {
+	if r.Label == "" {
+		return r.Workload
+	}
+	return r.Workload + " (" + r.Label + ")"
 }
 
 // Report is a whole run.

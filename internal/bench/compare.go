@@ -21,6 +21,23 @@ func ReadReport(path string) (*Report, error) {
 	return &r, nil
 }
 
+// Merge returns one report holding the results of every report given, in order (nil
+// reports are skipped); nil if all are nil. It lets a comparison take one system's
+// results from several runs (for example a labelled run of one workload).
+func Merge(reps ...*Report) *Report {
+	var out *Report
+	for _, r := range reps {
+		if r == nil {
+			continue
+		}
+		if out == nil {
+			out = &Report{Started: r.Started}
+		}
+		out.Results = append(out.Results, r.Results...)
+	}
+	return out
+}
+
 // Named is a report with the name of the system it measured.
 type Named struct {
 	Name   string
@@ -95,12 +112,35 @@ func WriteComparison(w io.Writer, subject Named, baselines []Named) error {
 	return err
 }
 
-// workloadOrder lists the workloads present in any report, in the standard order.
+// workloadOrder lists the cases (see Result.Case) present in any report: workloads in the
+// standard order, each followed by its labelled runs in the order they first appear.
 func workloadOrder(subject Named, baselines []Named) []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, wl := range Workloads {
-		if find(subject.Report, wl) != nil || len(nonNil(findAll(baselines, wl))) > 0 {
-			out = append(out, wl)
+		for _, n := range append([]Named{subject}, baselines...) {
+			if n.Report == nil {
+				continue
+			}
+			for i := range n.Report.Results {
+				r := &n.Report.Results[i]
+				if r.Workload == wl && r.Label == "" && !seen[wl] {
+					seen[wl] = true
+					out = append(out, wl)
+				}
+			}
+		}
+		for _, n := range append([]Named{subject}, baselines...) {
+			if n.Report == nil {
+				continue
+			}
+			for i := range n.Report.Results {
+				r := &n.Report.Results[i]
+				if c := r.Case(); r.Workload == wl && r.Label != "" && !seen[c] {
+					seen[c] = true
+					out = append(out, c)
+				}
+			}
 		}
 	}
 	return out
@@ -116,12 +156,13 @@ func nonNil(rs []*Result) []*Result {
 	return out
 }
 
-func find(rep *Report, workload string) *Result {
+// find returns the result of rep whose Case is c, or nil.
+func find(rep *Report, c string) *Result {
 	if rep == nil {
 		return nil
 	}
 	for i := range rep.Results {
-		if rep.Results[i].Workload == workload {
+		if rep.Results[i].Case() == c {
 			return &rep.Results[i]
 		}
 	}

@@ -47,6 +47,7 @@ func runEtcd(ctx context.Context, cfg *Config, workload string) (*Result, error)
 	res := &Result{
 		Workload: workload, Target: "etcd", Servers: cfg.Etcd,
 		Sessions: cfg.Sessions, Inflight: cfg.Inflight, ValueSize: cfg.ValueSize, Unit: "requests",
+		Label: cfg.Label,
 	}
 	var runErr error
 	switch workload {

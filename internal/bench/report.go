@@ -23,7 +23,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 	for _, r := range rep.Results {
 		l := r.Latency
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%d\t\n",
-			r.Workload, r.Target, r.Sessions, r.Inflight, r.Ops, r.Throughput,
+			r.Case(), r.Target, r.Sessions, r.Inflight, r.Ops, r.Throughput,
 			l.P50, l.P90, l.P99, l.P999, l.Max, r.Errors)
 	}
 	if err := tw.Flush(); err != nil {
@@ -46,7 +46,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 			lines = append(lines, "  note: "+r.Note)
 		}
 		if len(lines) > 0 {
-			fmt.Fprintf(w, "%s (%s, ops are %s):\n%s\n", r.Workload, r.Target, r.Unit, strings.Join(lines, "\n"))
+			fmt.Fprintf(w, "%s (%s, ops are %s):\n%s\n", r.Case(), r.Target, r.Unit, strings.Join(lines, "\n"))
 		}
 	}
 	return nil

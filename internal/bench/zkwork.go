@@ -167,6 +167,7 @@ func runZK(ctx context.Context, cfg *Config, workload string) (*Result, error) {
 	res := &Result{
 		Workload: workload, Target: "zookeeper-protocol", Servers: cfg.Servers,
 		Sessions: cfg.Sessions, Inflight: cfg.Inflight, ValueSize: cfg.ValueSize, Unit: "requests",
+		Label: cfg.Label,
 	}
 	var runErr error
 	switch workload {
