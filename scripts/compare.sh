@@ -52,10 +52,13 @@ while getopts "d:s:k:w:m:c:l:o:h" opt; do
 	k) INFLIGHT=$OPTARG ;;
 	w) WORKLOADS=$OPTARG ;;
 	m) MEMBERS=$OPTARG ;;
-	c) CHURNERS=$OPTARG ;;
+	c)
+		CHURNERS=$OPTARG
+		[[ $CHURNERS =~ ^[0-9]+$ ]] || { echo "compare: -c wants a number of churners (0 skips), not '$CHURNERS'" >&2; exit 2; }
+		;;
 	l) LOADS=$OPTARG ;;
 	o) OUT=$OPTARG ;;
-	*) sed -n '2,25p' "$0"; exit 2 ;;
+	*) sed -n '2,24p' "$0"; exit 2 ;;
 	esac
 done
 
