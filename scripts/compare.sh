@@ -548,6 +548,10 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 			echo
 			echo '```'
 			cat "$WORK/$sys-$n.txt"
+			if [[ -s $WORK/$sys-$n-burst.txt ]]; then
+				echo
+				cat "$WORK/$sys-$n-burst.txt"
+			fi
 			echo '```'
 			echo
 			echo "</details>"
