@@ -54,7 +54,7 @@ while getopts "d:s:k:w:m:c:l:o:h" opt; do
 	m) MEMBERS=$OPTARG ;;
 	c)
 		CHURNERS=$OPTARG
-		[[ $CHURNERS =~ ^[0-9]+$ ]] || { echo "compare: -c wants a number of churners (0 skips), not '$CHURNERS'" >&2; exit 2; }
+		[[ $CHURNERS =~ ^(0|[1-9][0-9]{0,4})$ ]] || { echo "compare: -c wants a number of churners (0 skips), not '$CHURNERS'" >&2; exit 2; }
 		;;
 	l) LOADS=$OPTARG ;;
 	o) OUT=$OPTARG ;;
@@ -62,6 +62,13 @@ while getopts "d:s:k:w:m:c:l:o:h" opt; do
 	esac
 done
 
+# BENCH_TIMEOUT bounds each bench run: 300 s, or more when the workloads take longer
+# (a bench cut short by it reports only the workloads that finished).
+BENCH_TIMEOUT=300
+if [[ $DURATION =~ ^([0-9]+)s$ ]]; then
+	nwl=$(tr ',' '\n' <<<"$WORKLOADS" | grep -c .)
+	((nwl * (BASH_REMATCH[1] + 1) * 2 + 120 <= BENCH_TIMEOUT)) || BENCH_TIMEOUT=$((nwl * (BASH_REMATCH[1] + 1) * 2 + 120))
+fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/corral-compare.XXXXXX")
 PIDS=()
 log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
@@ -262,22 +269,21 @@ measure() {
 	log "$sys x$n: running $WORKLOADS on $ADDRS"
 	local ovf0 ovf1
 	ovf0=$(listen_overflows)
-	if ! timeout 300 "$BIN" bench "${target[@]}" --workload "$WORKLOADS" --sessions "$SESSIONS" \
+	if ! timeout "$BENCH_TIMEOUT" "$BIN" bench "${target[@]}" --workload "$WORKLOADS" --sessions "$SESSIONS" \
 		--inflight "$INFLIGHT" --duration "$DURATION" --warmup "$WARMUP" -q --json \
 		--out "$WORK/$sys-$n.json" >"$WORK/$sys-$n.txt" 2>"$WORK/$sys-$n.err"; then
-		log "$sys x$n: bench failed: $(tail -n 3 "$WORK/$sys-$n.err")"
-		rm -f "$WORK/$sys-$n.json"
+		# The report holds the workloads that finished; the others read "–".
+		log "$sys x$n: bench failed (workloads before the failure are kept): $(tail -n 3 "$WORK/$sys-$n.err")"
 	fi
 	ovf1=$(listen_overflows)
 	[[ -z $ovf0 || -z $ovf1 ]] || echo $((ovf1 - ovf0)) >"$WORK/$sys-$n.ovf"
 	if [[ $CHURNERS -gt 0 ]]; then
 		log "$sys x$n: session-churn with $CHURNERS churners"
 		ovf0=$(listen_overflows)
-		if ! timeout 300 "$BIN" bench "${target[@]}" --workload session-churn --sessions "$CHURNERS" \
+		if ! timeout "$BENCH_TIMEOUT" "$BIN" bench "${target[@]}" --workload session-churn --sessions "$CHURNERS" \
 			--label "$CHURNERS churners" --duration "$DURATION" --warmup "$WARMUP" -q --json \
 			--out "$WORK/$sys-$n-burst.json" >"$WORK/$sys-$n-burst.txt" 2>"$WORK/$sys-$n-burst.err"; then
 			log "$sys x$n: churn burst failed: $(tail -n 3 "$WORK/$sys-$n-burst.err")"
-			rm -f "$WORK/$sys-$n-burst.json"
 		fi
 		ovf1=$(listen_overflows)
 		[[ -z $ovf0 || -z $ovf1 ]] || echo $((ovf1 - ovf0)) >"$WORK/$sys-$n-burst.ovf"
@@ -448,6 +454,11 @@ MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 ZKV=$(dpkg-query -W -f '${Version}' zookeeper 2>/dev/null || echo "not installed")
 ETCDV=$(dpkg-query -W -f '${Version}' etcd-server 2>/dev/null || echo "not installed")
 JAVAV=$(java -version 2>&1 | head -n1 || true)
+BURST_TEXT=""
+if [[ $CHURNERS -gt 0 ]]; then
+	BURST_TEXT="then, on the same servers, session-churn again with $CHURNERS concurrent churners (the row
+  \"session-churn ($CHURNERS churners)\"; -c 0 skips it); "
+fi
 {
 	cat <<-MD
 		# Benchmarks: corral, Apache ZooKeeper and etcd
@@ -464,20 +475,21 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 		- etcd: Debian etcd-server $ETCDV (defaults)
 		- load: \`corral bench\`, $SESSIONS sessions x $INFLIGHT requests in flight (get, set, mixed, create),
 		  $SESSIONS watchers / lock contenders / concurrent churners; ${WARMUP} warm-up, then $DURATION per workload;
-		  then, on the same servers, session-churn again with $CHURNERS concurrent churners (the row
-		  "session-churn ($CHURNERS churners)"; -c 0 skips it); values of 128 B; mixed is 90 % reads. ZooKeeper-protocol servers (corral, ZooKeeper) are driven by
+		  ${BURST_TEXT}values of 128 B; mixed is 90 % reads. ZooKeeper-protocol servers (corral, ZooKeeper) are driven by
 		  corral's pipelined raw client, etcd by go.etcd.io/etcd/client/v3 (serializable reads).
 		  The client runs on the same 2 cores as the servers.
 
 		Ratios are corral / other: above 1 is better for corral in ops/s, below 1 is better
-		for corral in p99. "–" means not measured (not installed, failed to start, or skipped).
+		for corral in p99. "–" means not measured (not installed, failed to start, skipped, or
+		the bench failed before that workload: see the full results).
 
 	MD
 	for n in $MEMBERS; do
 		echo "## $n member$([[ $n -gt 1 ]] && echo s)"
 		echo
 		"$BIN" bench compare "corral=$WORK/corral-$n.json,$WORK/corral-$n-burst.json" \
-			"zookeeper=$WORK/zk-$n.json,$WORK/zk-$n-burst.json" "etcd=$WORK/etcd-$n.json,$WORK/etcd-$n-burst.json" 2>/dev/null
+			"zookeeper=$WORK/zk-$n.json,$WORK/zk-$n-burst.json" "etcd=$WORK/etcd-$n.json,$WORK/etcd-$n-burst.json" 2>"$WORK/compare-$n.err" ||
+			echo "(no table: \`corral bench compare\` failed: $(tail -n 1 "$WORK/compare-$n.err"))"
 		echo
 		ovf=""
 		for sys in corral zk etcd; do
@@ -543,11 +555,11 @@ JAVAV=$(java -version 2>&1 | head -n1 || true)
 	MD
 	for n in $MEMBERS; do
 		for sys in corral zk etcd; do
-			[[ -s $WORK/$sys-$n.txt ]] || continue
+			[[ -s $WORK/$sys-$n.txt || -s $WORK/$sys-$n-burst.txt ]] || continue
 			echo "<details><summary>$sys, $n member(s)</summary>"
 			echo
 			echo '```'
-			cat "$WORK/$sys-$n.txt"
+			cat "$WORK/$sys-$n.txt" 2>/dev/null || true
 			if [[ -s $WORK/$sys-$n-burst.txt ]]; then
 				echo
 				cat "$WORK/$sys-$n-burst.txt"

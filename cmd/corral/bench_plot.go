@@ -15,7 +15,8 @@ func benchPlotCmd() *cobra.Command {
 		Short: "Draw PNG bar charts of throughput and p99 latency from --json reports",
 		Long: fmt.Sprintf(`Draw two PNG images (%dx%d) from reports written by 'corral bench --json', one
 system per NAME=FILE, in that order: DIR/PREFIX-throughput.png, bars of throughput per
-workload per system, and DIR/PREFIX-p99.png, bars of p99 latency. A value axis is
+workload per system, and DIR/PREFIX-p99.png, bars of p99 latency. Several files for one
+name (comma-separated) are read as one report; a run made with --label gets bars of its own. A value axis is
 logarithmic when its values spread over more than a factor of 20. A missing file is a
 system not measured (no bars, "(not measured)" in the legend), as in 'corral bench
 compare'. The paths written are printed, one a line.`, bench.PlotWidthPx, bench.PlotHeightPx),

@@ -188,7 +188,8 @@ type Report struct {
 }
 
 // Run runs every configured workload in turn and returns their results. A workload that
-// cannot run at all (setup failed) ends the run with an error; results so far are kept.
+// cannot run at all (setup failed), or that ctx cuts short, ends the run with an error;
+// the results of the workloads before it are kept.
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -210,9 +211,27 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if err != nil {
 			return rep, fmt.Errorf("%s: %w", w, err)
 		}
+		if ctx.Err() != nil {
+			// Cut short (interrupted, or the caller's deadline): not a measurement.
+			return rep, fmt.Errorf("%s: interrupted: %w", w, ctx.Err())
+		}
 		rep.Results = append(rep.Results, *res)
 	}
 	return rep, nil
+}
+
+// keepDespiteCleanup records on a measured result that removing the workload's nodes
+// (keys) under dir afterwards failed: the measurement stands, what is left behind is said
+// in the result's note and, when progress is shown, on the progress writer.
+func keepDespiteCleanup(cfg *Config, res *Result, dir string, err error) {
+	msg := fmt.Sprintf("cleanup failed, %s left behind: %v", dir, err)
+	if res.Note != "" {
+		msg = res.Note + "; " + msg
+	}
+	res.Note = msg
+	if cfg.Progress != nil {
+		fmt.Fprintf(cfg.Progress, "bench %s: %s\n", res.Workload, msg)
+	}
 }
 
 // meter decides when workers stop, counts progress and prints it.

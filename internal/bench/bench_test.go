@@ -198,3 +198,76 @@ func freeAddr(t *testing.T) string {
 	defer l.Close()
 	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
+
+// TestCleanupFailureKeepsResult blocks the cleanup of a workload (another session gives one
+// of its keys a child, so the key cannot be deleted): the measurement is still reported,
+// with a note naming what was left behind, and the run goes on.
+func TestCleanupFailureKeepsResult(t *testing.T) {
+	p := corralproc.Start(t)
+	other, err := Dial(p.Addr(), DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(time.Second)
+	blocked := make(chan string, 1)
+	go func() {
+		defer close(blocked)
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			var runs, keys proto.GetChildrenResponse
+			if _, err := other.Call(proto.OpGetChildren, &proto.PathWatchRequest{Path: benchRoot}, &runs, time.Second); err == nil && len(runs.Children) > 0 {
+				dir := benchRoot + "/" + runs.Children[0]
+				if _, err := other.Call(proto.OpGetChildren, &proto.PathWatchRequest{Path: dir}, &keys, time.Second); err == nil && len(keys.Children) > 0 {
+					req := &proto.CreateRequest{Path: dir + "/" + keys.Children[0] + "/blocker", ACL: openACL}
+					if _, err := other.Call(proto.OpCreate, req, nil, time.Second); err == nil {
+						blocked <- dir
+						return
+					}
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	cfg := quick(WorkloadGet, WorkloadSet)
+	cfg.Servers = []string{p.Addr()}
+	cfg.Duration = time.Second
+	var progress bytes.Buffer
+	cfg.Progress = &progress
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("run failed: %v", err)
+	}
+	dir := <-blocked
+	if dir == "" {
+		t.Fatal("could not block the cleanup")
+	}
+	checkSane(t, rep, cfg.Workloads)
+	want := "cleanup failed, " + dir + " left behind"
+	if !strings.Contains(rep.Results[0].Note, want) {
+		t.Errorf("get note %q lacks %q", rep.Results[0].Note, want)
+	}
+	if strings.Contains(rep.Results[1].Note, "cleanup failed") {
+		t.Errorf("set note %q: its cleanup was not blocked", rep.Results[1].Note)
+	}
+	if !strings.Contains(progress.String(), "bench get: "+want) {
+		t.Errorf("progress lacks the cleanup failure: %q", progress.String())
+	}
+}
+
+// TestInterruptedWorkloadDropped: a workload cut short by the context is not reported as
+// a measurement; the run ends with an error saying so.
+func TestInterruptedWorkloadDropped(t *testing.T) {
+	p := corralproc.Start(t)
+	cfg := quick(WorkloadGet, WorkloadSet)
+	cfg.Servers = []string{p.Addr()}
+	cfg.Duration = 20 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err == nil || !strings.Contains(err.Error(), "get: interrupted") {
+		t.Fatalf("run error %v, want get: interrupted", err)
+	}
+	if rep == nil || len(rep.Results) != 0 {
+		t.Fatalf("report %+v, want no results", rep)
+	}
+}

@@ -146,16 +146,6 @@ func workloadOrder(subject Named, baselines []Named) []string {
 	return out
 }
 
-func nonNil(rs []*Result) []*Result {
-	var out []*Result
-	for _, r := range rs {
-		if r != nil {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // find returns the result of rep whose Case is c, or nil.
 func find(rep *Report, c string) *Result {
 	if rep == nil {
@@ -184,9 +174,10 @@ func num(r *Result, f func(*Result) float64, format string) string {
 	return fmt.Sprintf(format, f(r))
 }
 
-// ratio formats f(a)/f(b); a dagger marks a ratio over a run that had errors.
+// ratio formats f(a)/f(b); a dagger marks a ratio over a run that had errors. A run
+// that completed no operation has no ratio.
 func ratio(a, b *Result, f func(*Result) float64) string {
-	if a == nil || b == nil || f(b) == 0 {
+	if a == nil || b == nil || a.Ops == 0 || b.Ops == 0 || f(b) == 0 {
 		return "–"
 	}
 	mark := ""

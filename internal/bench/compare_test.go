@@ -10,14 +10,14 @@ import (
 // by workload and label, with its own ratios.
 func TestWriteComparisonLabelledRun(t *testing.T) {
 	churn := func(ops float64, p99 float64, label string) Result {
-		return Result{Workload: WorkloadSessionChurn, Unit: "sessions", Throughput: ops, Latency: Summary{P99: p99}, Label: label}
+		return Result{Workload: WorkloadSessionChurn, Unit: "sessions", Ops: int64(ops), Throughput: ops, Latency: Summary{P99: p99}, Label: label}
 	}
 	corral := Merge(
-		&Report{Results: []Result{{Workload: WorkloadSet, Unit: "requests", Throughput: 900, Latency: Summary{P99: 2}}, churn(300, 4, "")}},
+		&Report{Results: []Result{{Workload: WorkloadSet, Unit: "requests", Ops: 900, Throughput: 900, Latency: Summary{P99: 2}}, churn(300, 4, "")}},
 		nil,
 		&Report{Results: []Result{churn(800, 20, "256 churners")}},
 	)
-	zk := Merge(&Report{Results: []Result{churn(100, 8, ""), {Workload: WorkloadSet, Unit: "requests", Throughput: 300, Latency: Summary{P99: 4}}}},
+	zk := Merge(&Report{Results: []Result{churn(100, 8, ""), {Workload: WorkloadSet, Unit: "requests", Ops: 300, Throughput: 300, Latency: Summary{P99: 4}}}},
 		&Report{Results: []Result{churn(200, 1000, "256 churners")}})
 	var b strings.Builder
 	if err := WriteComparison(&b, Named{"corral", corral}, []Named{{"zookeeper", zk}, {"etcd", nil}}); err != nil {
@@ -38,5 +38,32 @@ func TestWriteComparisonLabelledRun(t *testing.T) {
 	}
 	if Merge(nil, nil) != nil {
 		t.Error("Merge of nothing is not nil")
+	}
+}
+
+// TestWriteComparisonEdges: a labelled case only a baseline measured still gets its row
+// (dashes for the subject), after its workload even when no system ran that workload
+// unlabelled, and a run that completed nothing has no ratio.
+func TestWriteComparisonEdges(t *testing.T) {
+	subject := &Report{Results: []Result{{Workload: WorkloadGet, Unit: "requests", Ops: 0, Throughput: 0}}}
+	base := &Report{Results: []Result{
+		{Workload: WorkloadLock, Unit: "acquisitions", Ops: 10, Throughput: 5, Latency: Summary{P99: 3}, Label: "64 contenders"},
+		{Workload: WorkloadGet, Unit: "requests", Ops: 100, Throughput: 50, Latency: Summary{P99: 1}},
+	}}
+	var b strings.Builder
+	if err := WriteComparison(&b, Named{"corral", subject}, []Named{{"zookeeper", base}}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")[2:]
+	if len(lines) != 2 {
+		t.Fatalf("%d rows, want 2:\n%s", len(lines), b.String())
+	}
+	get := strings.Split(strings.Trim(lines[0], "| "), " | ")
+	lock := strings.Split(strings.Trim(lines[1], "| "), " | ")
+	if get[0] != "get" || get[4] != "–" || get[7] != "–" {
+		t.Errorf("get row %q: want no ratios for a run with no operations", lines[0])
+	}
+	if lock[0] != "lock (64 contenders)" || lock[2] != "–" || lock[3] != "5" {
+		t.Errorf("lock row %q", lines[1])
 	}
 }

@@ -9,9 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // etcdBench holds what one etcd workload needs.
@@ -64,16 +67,39 @@ func runEtcd(ctx context.Context, cfg *Config, workload string) (*Result, error)
 	default:
 		runErr = fmt.Errorf("unknown workload %q", workload)
 	}
-	c, cancel := context.WithTimeout(context.Background(), 2*cfg.OpTimeout)
-	_, err = admin.Delete(c, b.dir+"/", clientv3.WithPrefix())
-	cancel()
-	if err != nil && runErr == nil {
-		runErr = fmt.Errorf("cleanup: %w", err)
+	// etcd refuses requests for a while when its apply falls behind (too many
+	// requests): the cleanup retries those until 2×OpTimeout have passed.
+	deadline := time.Now().Add(2 * cfg.OpTimeout)
+	for {
+		c, cancel := context.WithDeadline(context.Background(), deadline)
+		_, err = admin.Delete(c, b.dir+"/", clientv3.WithPrefix())
+		cancel()
+		if err == nil || !etcdBusy(err) || time.Until(deadline) < 200*time.Millisecond {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if runErr != nil {
 		return nil, runErr
 	}
+	if err != nil {
+		keepDespiteCleanup(cfg, res, b.dir, err)
+	}
 	return res, nil
+}
+
+// etcdBusy reports whether err is etcd turning a request away for now (too many
+// requests, no leader, unavailable), so that it is worth retrying.
+func etcdBusy(err error) bool {
+	var ee rpctypes.EtcdError
+	if errors.As(err, &ee) {
+		return ee.Code() == codes.ResourceExhausted || ee.Code() == codes.Unavailable
+	}
+	switch status.Code(err) {
+	case codes.ResourceExhausted, codes.Unavailable:
+		return true
+	}
+	return false
 }
 
 // etcdErrKind names an etcd error for the error table.

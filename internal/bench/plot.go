@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -122,7 +123,12 @@ func barPlot(title, ylabel string, workloads []string, systems []Named, value fu
 		}
 		p.Legend.Add(name, g)
 	}
-	p.NominalX(workloads...)
+	// A labelled case ("session-churn (256 churners)") takes two lines under its group.
+	names := make([]string, len(workloads))
+	for i, wl := range workloads {
+		names[i] = strings.Replace(wl, " (", "\n(", 1)
+	}
+	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.5, float64(len(workloads))-0.5
 	p.X.Padding = 0
 	if logScale {

@@ -185,7 +185,7 @@ func runZK(ctx context.Context, cfg *Config, workload string) (*Result, error) {
 		runErr = fmt.Errorf("unknown workload %q", workload)
 	}
 	if err := b.cleanup(); err != nil && runErr == nil {
-		runErr = fmt.Errorf("cleanup: %w", err)
+		keepDespiteCleanup(cfg, res, b.dir, err)
 	}
 	if runErr != nil {
 		return nil, runErr
