@@ -115,30 +115,21 @@ func WriteComparison(w io.Writer, subject Named, baselines []Named) error {
 // workloadOrder lists the cases (see Result.Case) present in any report: workloads in the
 // standard order, each followed by its labelled runs in the order they first appear.
 func workloadOrder(subject Named, baselines []Named) []string {
+	all := append([]Named{subject}, baselines...)
 	var out []string
 	seen := map[string]bool{}
 	for _, wl := range Workloads {
-		for _, n := range append([]Named{subject}, baselines...) {
-			if n.Report == nil {
-				continue
-			}
-			for i := range n.Report.Results {
-				r := &n.Report.Results[i]
-				if r.Workload == wl && r.Label == "" && !seen[wl] {
-					seen[wl] = true
-					out = append(out, wl)
+		for _, labelled := range []bool{false, true} {
+			for _, n := range all {
+				if n.Report == nil {
+					continue
 				}
-			}
-		}
-		for _, n := range append([]Named{subject}, baselines...) {
-			if n.Report == nil {
-				continue
-			}
-			for i := range n.Report.Results {
-				r := &n.Report.Results[i]
-				if c := r.Case(); r.Workload == wl && r.Label != "" && !seen[c] {
-					seen[c] = true
-					out = append(out, c)
+				for i := range n.Report.Results {
+					r := &n.Report.Results[i]
+					if c := r.Case(); r.Workload == wl && (r.Label != "") == labelled && !seen[c] {
+						seen[c] = true
+						out = append(out, c)
+					}
 				}
 			}
 		}
