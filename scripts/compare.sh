@@ -267,28 +267,28 @@ measure() {
 	fi
 	if [[ $sys == etcd ]]; then target=(--etcd "$ADDRS"); else target=(--servers "$ADDRS"); fi
 	log "$sys x$n: running $WORKLOADS on $ADDRS"
-	local ovf0 ovf1
-	ovf0=$(listen_overflows)
-	if ! timeout "$BENCH_TIMEOUT" "$BIN" bench "${target[@]}" --workload "$WORKLOADS" --sessions "$SESSIONS" \
-		--inflight "$INFLIGHT" --duration "$DURATION" --warmup "$WARMUP" -q --json \
-		--out "$WORK/$sys-$n.json" >"$WORK/$sys-$n.txt" 2>"$WORK/$sys-$n.err"; then
-		# The report holds the workloads that finished; the others read "–".
-		log "$sys x$n: bench failed (workloads before the failure are kept): $(tail -n 3 "$WORK/$sys-$n.err")"
-	fi
-	ovf1=$(listen_overflows)
-	[[ -z $ovf0 || -z $ovf1 ]] || echo $((ovf1 - ovf0)) >"$WORK/$sys-$n.ovf"
+	run_bench "$WORK/$sys-$n" --workload "$WORKLOADS" --sessions "$SESSIONS" --inflight "$INFLIGHT"
 	if [[ $CHURNERS -gt 0 ]]; then
 		log "$sys x$n: session-churn with $CHURNERS churners"
-		ovf0=$(listen_overflows)
-		if ! timeout "$BENCH_TIMEOUT" "$BIN" bench "${target[@]}" --workload session-churn --sessions "$CHURNERS" \
-			--label "$CHURNERS churners" --duration "$DURATION" --warmup "$WARMUP" -q --json \
-			--out "$WORK/$sys-$n-burst.json" >"$WORK/$sys-$n-burst.txt" 2>"$WORK/$sys-$n-burst.err"; then
-			log "$sys x$n: churn burst failed: $(tail -n 3 "$WORK/$sys-$n-burst.err")"
-		fi
-		ovf1=$(listen_overflows)
-		[[ -z $ovf0 || -z $ovf1 ]] || echo $((ovf1 - ovf0)) >"$WORK/$sys-$n-burst.ovf"
+		run_bench "$WORK/$sys-$n-burst" --workload session-churn --sessions "$CHURNERS" --label "$CHURNERS churners"
 	fi
 	stop_all
+}
+
+# run_bench OUT ARGS... runs one bench (with $target, the duration and the warm-up) and
+# leaves OUT.json, OUT.txt, OUT.err and, in OUT.ovf, the connections dropped at a full
+# listen queue meanwhile. A failed bench is logged; its report keeps the workloads that
+# finished, and the others read "–".
+run_bench() {
+	local out=$1 ovf0 ovf1
+	shift
+	ovf0=$(listen_overflows)
+	if ! timeout "$BENCH_TIMEOUT" "$BIN" bench "${target[@]}" "$@" --duration "$DURATION" --warmup "$WARMUP" \
+		-q --json --out "$out.json" >"$out.txt" 2>"$out.err"; then
+		log "$(basename "$out"): bench failed (workloads before the failure are kept): $(tail -n 3 "$out.err")"
+	fi
+	ovf1=$(listen_overflows)
+	[[ -z $ovf0 || -z $ovf1 ]] || echo $((ovf1 - ovf0)) >"$out.ovf"
 }
 
 # listen_overflows prints the host's count of connections dropped because a listen
@@ -429,6 +429,15 @@ mb() { if [[ -n $1 ]]; then awk -v k="$1" 'BEGIN {printf "%.0f", k/1024}'; else 
 secs() { if [[ -n $1 ]]; then awk -v m="$1" 'BEGIN {printf "%.2f", m/1000}'; else echo "–"; fi; }
 ratio() { if [[ -n $1 && -n $2 && $2 != 0 ]]; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; else echo "–"; fi; }
 
+# overflows RUN prints "corral N, zookeeper N, etcd N" from the $WORK/SYS-RUN.ovf files there are.
+overflows() {
+	local sys out=""
+	for sys in corral zk etcd; do
+		[[ -f $WORK/$sys-$1.ovf ]] && out+="${out:+, }${sys/zk/zookeeper} $(cat "$WORK/$sys-$1.ovf")"
+	done
+	echo "$out"
+}
+
 # Plots: PNG bar charts of throughput and p99 per member count, drawn from the JSON
 # reports (still in $WORK: it is removed only on exit) into the directory named after the
 # page (docs/benchmarks/ for docs/benchmarks.md), linked relative to the page.
@@ -491,18 +500,12 @@ fi
 			"zookeeper=$WORK/zk-$n.json,$WORK/zk-$n-burst.json" "etcd=$WORK/etcd-$n.json,$WORK/etcd-$n-burst.json" 2>"$WORK/compare-$n.err" ||
 			echo "(no table: \`corral bench compare\` failed: $(tail -n 1 "$WORK/compare-$n.err"))"
 		echo
-		ovf=""
-		for sys in corral zk etcd; do
-			[[ -f $WORK/$sys-$n.ovf ]] && ovf+="${ovf:+, }${sys/zk/zookeeper} $(cat "$WORK/$sys-$n.ovf")"
-		done
+		ovf=$(overflows "$n")
 		if [[ -n $ovf ]]; then
 			echo "Connections dropped at a full listen queue (TcpExt ListenOverflows) during all the workloads: $ovf."
 			echo
 		fi
-		ovf=""
-		for sys in corral zk etcd; do
-			[[ -f $WORK/$sys-$n-burst.ovf ]] && ovf+="${ovf:+, }${sys/zk/zookeeper} $(cat "$WORK/$sys-$n-burst.ovf")"
-		done
+		ovf=$(overflows "$n-burst")
 		if [[ -n $ovf ]]; then
 			echo "The same during session-churn with $CHURNERS churners: $ovf."
 			echo

@@ -220,6 +220,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
+// openAll opens count connections with open(0), open(1), ...; if one fails it gives
+// those already open to abort and returns the error.
+func openAll[C any](count int, open func(int) (C, error), abort func(C)) ([]C, error) {
+	conns := make([]C, count)
+	for k := range conns {
+		c, err := open(k)
+		if err != nil {
+			for _, c := range conns[:k] {
+				abort(c)
+			}
+			return nil, fmt.Errorf("connect: %w", err)
+		}
+		conns[k] = c
+	}
+	return conns, nil
+}
+
 // keepDespiteCleanup records on a measured result that removing the workload's nodes
 // (keys) under dir afterwards failed: the measurement stands, what is left behind is said
 // in the result's note and, when progress is shown, on the progress writer.

@@ -116,18 +116,14 @@ func etcdErrKind(err error) string {
 
 // clients opens cfg.Sessions clients.
 func (b *etcdBench) clients() ([]*clientv3.Client, error) {
-	cs := make([]*clientv3.Client, b.cfg.Sessions)
-	for i := range cs {
-		c, err := b.client(i)
-		if err != nil {
-			for _, c := range cs[:i] {
-				c.Close()
-			}
-			return nil, fmt.Errorf("connect: %w", err)
-		}
-		cs[i] = c
+	return openAll(b.cfg.Sessions, b.client, func(c *clientv3.Client) { c.Close() })
+}
+
+// closeClients closes cs.
+func closeClients(cs []*clientv3.Client) {
+	for _, c := range cs {
+		c.Close()
 	}
-	return cs, nil
 }
 
 // closedLoop runs cfg.Inflight goroutines per client, each doing op back to back.
@@ -136,11 +132,7 @@ func (b *etcdBench) closedLoop(ctx context.Context, res *Result, op func(c *clie
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, c := range cs {
-			c.Close()
-		}
-	}()
+	defer closeClients(cs)
 	m := newMeter(ctx, b.cfg, res.Workload)
 	var recs []*recorder
 	var wg sync.WaitGroup
@@ -350,9 +342,7 @@ func (b *etcdBench) watch(ctx context.Context, res *Result) error {
 	defer func() {
 		stopWatch()
 		wg.Wait()
-		for _, c := range cs {
-			c.Close()
-		}
+		closeClients(cs)
 	}()
 	var cur atomic.Pointer[watchRound]
 	for i, c := range cs {
@@ -448,11 +438,7 @@ func (b *etcdBench) lock(ctx context.Context, res *Result) error {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, c := range cs {
-			c.Close()
-		}
-	}()
+	defer closeClients(cs)
 	ttl := max(int(b.cfg.SessionTimeout/time.Second), 1)
 	sessions := make([]*concurrency.Session, len(cs))
 	for i, c := range cs {

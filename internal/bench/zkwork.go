@@ -38,22 +38,13 @@ func (b *zkBench) dial(i int, onWatch func(proto.WatcherEvent, int64)) (*Conn, e
 // dialAll opens count sessions, the k-th as dial(first+k) with the watch callback
 // onWatch(k) gives (onWatch nil: none). If one fails it aborts those already open.
 func (b *zkBench) dialAll(first, count int, onWatch func(k int) func(proto.WatcherEvent, int64)) ([]*Conn, error) {
-	conns := make([]*Conn, count)
-	for k := range conns {
+	return openAll(count, func(k int) (*Conn, error) {
 		var cb func(proto.WatcherEvent, int64)
 		if onWatch != nil {
 			cb = onWatch(k)
 		}
-		c, err := b.dial(first+k, cb)
-		if err != nil {
-			for _, c := range conns[:k] {
-				c.Abort()
-			}
-			return nil, fmt.Errorf("connect: %w", err)
-		}
-		conns[k] = c
-	}
-	return conns, nil
+		return b.dial(first+k, cb)
+	}, (*Conn).Abort)
 }
 
 // closeAll closes the sessions of conns.

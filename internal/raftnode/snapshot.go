@@ -436,12 +436,16 @@ func (n *Node) maybeCompactAlone() {
 		len(cs.VotersOutgoing) > 0 || len(cs.LearnersNext) > 0 {
 		return
 	}
-	to := n.rn.Applied() // at most applied (early.go applies ahead of raft)
+	to := n.applied.Load()
 	if n.bg.done != nil {
 		to = min(to, n.snapAttempt) // the snapshot in flight records its index's term from the log
 	}
 	first, err := n.ms.FirstIndex()
 	if err != nil || to < first+catchUpEntries {
+		return // checked first against applied: an atomic load, not raft's lock, on every Ready
+	}
+	// raft's applied index is at most applied (early.go applies ahead of raft).
+	if to = min(to, n.rn.Applied()); to < first+catchUpEntries {
 		return
 	}
 	n.compactLog(to)
