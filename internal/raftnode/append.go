@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"sync"
+	"time"
 
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -31,7 +32,10 @@ type appender struct {
 	// those whose Save has returned, so their records are in the WAL ahead of
 	// anything written later (see waitWritten). progress is closed and
 	// replaced whenever written grows.
-	sent     uint64
+	sent uint64
+	// ack is the last acknowledgement of appended entries sent to the leader
+	// (see skipRepeatedAck); the appender's goroutine alone uses it.
+	ack      sentAck
 	mu       sync.Mutex
 	written  uint64
 	progress chan struct{}
@@ -185,7 +189,7 @@ func (n *Node) persist(batch []raftpb.Message, buf *[]raftpb.Entry) bool {
 			return n.fatal("raft storage append failed", err)
 		}
 		for k := i; k < j; k++ {
-			n.deliver(batch[k].Responses)
+			n.deliver(n.app.skipRepeatedAck(batch[k].Responses, time.Now()))
 		}
 		i = j
 	}
@@ -213,4 +217,56 @@ func (n *Node) deliver(resps []raftpb.Message) {
 	if len(out) > 0 {
 		n.tr.Send(out)
 	}
+}
+
+// sentAck is an acknowledgement (MsgAppResp, not a rejection) sent to the leader,
+// and when.
+type sentAck struct {
+	to, term, index uint64
+	at              time.Time
+}
+
+// repeatAckWindow is how long after an acknowledgement an identical one is
+// not sent again (a fraction of a heartbeat interval: see skipRepeatedAck).
+const repeatAckWindow = 20 * time.Millisecond
+
+// skipRepeatedAck drops from resps an acknowledgement identical to the one
+// sent just before it (same leader, term and index).
+//
+// The leader sends a follower a MsgApp every time its commit index moves, with
+// the new entries or, if there are none, with nothing but the commit index,
+// and raft answers every MsgApp. The answer to one that only moved the commit
+// index repeats the acknowledgement of the entries before it, which tells the
+// leader nothing: it costs a write here, and on the leader a read and a wake of
+// its Ready loop, for every commit (about a third of the messages between
+// members under small batches, as in session churn). The follower still learns
+// the commit index from the MsgApp and applies as before.
+//
+// Raft tolerates a lost message, so dropping one is safe; liveness needs the
+// leader to hear an acknowledgement again if the first was lost (a broken
+// stream, a full send queue): then it asks again with a heartbeat-driven
+// MsgApp, and only an identical acknowledgement within repeatAckWindow of the
+// last is dropped, so that one (a heartbeat interval later) goes out.
+func (a *appender) skipRepeatedAck(resps []raftpb.Message, now time.Time) []raftpb.Message {
+	var out []raftpb.Message // allocated only when something is dropped
+	for i, m := range resps {
+		if m.Type == raftpb.MsgAppResp && !m.Reject && m.To != a.n.cfg.ID {
+			ack := sentAck{to: m.To, term: m.Term, index: m.Index, at: now}
+			if a.ack.to == ack.to && a.ack.term == ack.term && a.ack.index == ack.index &&
+				now.Sub(a.ack.at) < repeatAckWindow {
+				if out == nil {
+					out = append(make([]raftpb.Message, 0, len(resps)-1), resps[:i]...)
+				}
+				continue
+			}
+			a.ack = ack
+		}
+		if out != nil {
+			out = append(out, m)
+		}
+	}
+	if out == nil {
+		return resps
+	}
+	return out
 }
