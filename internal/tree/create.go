@@ -1,7 +1,7 @@
 package tree
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/corral-io/corral/proto"
@@ -73,7 +73,7 @@ func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq boo
 		return "", nil, [2]Event{}, proto.ErrNoAuth
 	}
 	if seq {
-		path = fmt.Sprintf("%s%010d", path, parent.cversion())
+		path = seqName(path, parent.cversion())
 	}
 	if !validPath(path) {
 		return "", nil, [2]Event{}, proto.ErrBadArguments
@@ -99,4 +99,27 @@ func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq boo
 		{Type: proto.EventNodeCreated, Path: path, ACL: n.acl.acl},
 		{Type: proto.EventNodeChildrenChanged, Path: parentPath, ACL: aclOf(parent)},
 	}, proto.ErrOK
+}
+
+// seqName appends a sequential node's counter to path as ZooKeeper does
+// (String.format("%010d")): ten digits, zero-padded; a negative counter (after
+// 2^31 creations) keeps its sign within the ten places.
+func seqName(path string, n int32) string {
+	b := make([]byte, 0, len(path)+11)
+	b = append(b, path...)
+	digits := 10
+	if n < 0 {
+		b = append(b, '-')
+		digits = 9
+	}
+	v := int64(n)
+	if v < 0 {
+		v = -v
+	}
+	var num [11]byte
+	d := strconv.AppendInt(num[:0], v, 10)
+	for i := len(d); i < digits; i++ {
+		b = append(b, '0')
+	}
+	return string(append(b, d...))
 }
