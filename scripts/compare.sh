@@ -4,8 +4,12 @@
 # corral/ZooKeeper and corral/etcd, and PNG bar charts of throughput and p99 latency drawn
 # by `corral bench plot` into docs/benchmarks/, linked from the page) into docs/benchmarks.md.
 #
-#   scripts/compare.sh [-d DURATION] [-s SESSIONS] [-k INFLIGHT] [-w WORKLOADS] [-m "1 3"]
-#                      [-c CHURNERS] [-l "200000 1000000"] [-o FILE]
+#   scripts/compare.sh [-d DURATION] [-W PREWARM] [-s SESSIONS] [-k INFLIGHT] [-w WORKLOADS]
+#                      [-m "1 3"] [-c CHURNERS] [-l "200000 1000000"] [-o FILE]
+#
+# Each system first runs every workload (the churn burst too) for PREWARM (-W, default
+# 3s; 0s skips it), unreported: ZooKeeper's JVM compiles its hot paths over the first tens
+# of seconds of load, and measured cold it looks slower than it is.
 #
 # After the workloads, each system also runs session-churn with CHURNERS concurrent
 # churners (-c, default 256; 0 skips it): a burst of connections beyond ZooKeeper's default
@@ -27,6 +31,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=5s
 WARMUP=1s
+PREWARM=3s
 SESSIONS=16
 INFLIGHT=16
 WORKLOADS=get,set,mixed,create,session-churn,watch,lock
@@ -34,7 +39,7 @@ CHURNERS=256
 MEMBERS="1 3"
 LOADS="200000 1000000"
 OUT=$ROOT/docs/benchmarks.md
-BUDGET=${BUDGET:-540}
+BUDGET=${BUDGET:-900}
 ZK_JAR=/usr/share/java/zookeeper.jar
 SLF4J_JAR=/usr/share/java/slf4j-simple.jar
 # Debian's etcd (and ZooKeeper, with the test dependencies) is installed when missing;
@@ -45,9 +50,13 @@ if [[ ${NO_INSTALL:-0} != 1 ]]; then
 fi
 ETCD=$(command -v etcd || true)
 
-while getopts "d:s:k:w:m:c:l:o:h" opt; do
+while getopts "d:W:s:k:w:m:c:l:o:h" opt; do
 	case $opt in
 	d) DURATION=$OPTARG ;;
+	W)
+		PREWARM=$OPTARG
+		[[ $PREWARM =~ ^[0-9]+s$ ]] || { echo "compare: -W wants a duration in seconds such as 3s (0s skips), not '$PREWARM'" >&2; exit 2; }
+		;;
 	s) SESSIONS=$OPTARG ;;
 	k) INFLIGHT=$OPTARG ;;
 	w) WORKLOADS=$OPTARG ;;
@@ -58,7 +67,7 @@ while getopts "d:s:k:w:m:c:l:o:h" opt; do
 		;;
 	l) LOADS=$OPTARG ;;
 	o) OUT=$OPTARG ;;
-	*) sed -n '2,24p' "$0"; exit 2 ;;
+	*) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 2 ;;
 	esac
 done
 
@@ -266,6 +275,11 @@ measure() {
 		return 0
 	fi
 	if [[ $sys == etcd ]]; then target=(--etcd "$ADDRS"); else target=(--servers "$ADDRS"); fi
+	if [[ $PREWARM != 0s ]]; then
+		log "$sys x$n: warm-up pass, $PREWARM per workload (not reported)"
+		prewarm --workload "$WORKLOADS" --sessions "$SESSIONS" --inflight "$INFLIGHT"
+		if [[ $CHURNERS -gt 0 ]]; then prewarm --workload session-churn --sessions "$CHURNERS"; fi
+	fi
 	log "$sys x$n: running $WORKLOADS on $ADDRS"
 	run_bench "$WORK/$sys-$n" --workload "$WORKLOADS" --sessions "$SESSIONS" --inflight "$INFLIGHT"
 	if [[ $CHURNERS -gt 0 ]]; then
@@ -289,6 +303,15 @@ run_bench() {
 	fi
 	ovf1=$(listen_overflows)
 	[[ -z $ovf0 || -z $ovf1 ]] || echo $((ovf1 - ovf0)) >"$out.ovf"
+}
+
+# prewarm ARGS... runs one bench of PREWARM per workload and throws its report away
+# (kept in $WORK/SYS-N-prewarm.txt); a failure is logged and the measurement goes on.
+prewarm() {
+	if ! timeout "$BENCH_TIMEOUT" "$BIN" bench "${target[@]}" "$@" --duration "$PREWARM" --warmup 0s -q \
+		>>"$WORK/$sys-$n-prewarm.txt" 2>&1; then
+		log "$sys x$n: warm-up pass failed: $(tail -n 3 "$WORK/$sys-$n-prewarm.txt")"
+	fi
 }
 
 # listen_overflows prints the host's count of connections dropped because a listen
@@ -457,7 +480,7 @@ for n in $MEMBERS; do
 done
 
 # The report.
-CMD="scripts/compare.sh -d $DURATION -s $SESSIONS -k $INFLIGHT -w $WORKLOADS -m \"$MEMBERS\" -c $CHURNERS -l \"$LOADS\""
+CMD="scripts/compare.sh -d $DURATION -W $PREWARM -s $SESSIONS -k $INFLIGHT -w $WORKLOADS -m \"$MEMBERS\" -c $CHURNERS -l \"$LOADS\""
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 ZKV=$(dpkg-query -W -f '${Version}' zookeeper 2>/dev/null || echo "not installed")
@@ -483,7 +506,8 @@ fi
 		- ZooKeeper: Debian zookeeper $ZKV ($JAVAV, -Xmx1g, defaults otherwise: fsync on, maxClientCnxns=0)
 		- etcd: Debian etcd-server $ETCDV (defaults)
 		- load: \`corral bench\`, $SESSIONS sessions x $INFLIGHT requests in flight (get, set, mixed, create),
-		  $SESSIONS watchers / lock contenders / concurrent churners; ${WARMUP} warm-up, then $DURATION per workload;
+		  $SESSIONS watchers / lock contenders / concurrent churners; a warm-up pass first (every workload for $PREWARM, not reported),
+		  then per workload ${WARMUP} of warm-up and $DURATION measured;
 		  ${BURST_TEXT}values of 128 B; mixed is 90 % reads. ZooKeeper-protocol servers (corral, ZooKeeper) are driven by
 		  corral's pipelined raw client, etcd by go.etcd.io/etcd/client/v3 (serializable reads).
 		  The client runs on the same 2 cores as the servers.
