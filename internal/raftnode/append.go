@@ -257,6 +257,7 @@ func (a *appender) skipRepeatedAck(resps []raftpb.Message, now time.Time) []raft
 				if out == nil {
 					out = append(make([]raftpb.Message, 0, len(resps)-1), resps[:i]...)
 				}
+				a.n.skippedAcks.Add(1)
 				continue
 			}
 			a.ack = ack

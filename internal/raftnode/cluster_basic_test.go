@@ -394,3 +394,27 @@ func TestReadIndexBatchesCallers(t *testing.T) {
 		t.Logf("%d callers, %d raft reads", callers, sent)
 	}
 }
+
+// Serial writes: every commit moves the commit index with no new entries to send,
+// so the leader's MsgApp carries only the commit and the followers' answers repeat
+// their last acknowledgement. Those repeats are not sent, and replication goes on.
+func TestFollowersSkipRepeatedAcks(t *testing.T) {
+	c := newCluster(t, 3, nil, nil)
+	lead := c.waitLeader()
+	for i := range 40 {
+		if err := c.tryPropose(lead, fmt.Appendf(nil, "serial-%d", i), waitTimeout); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.waitConverged()
+	var skipped uint64
+	for _, m := range c.running() {
+		if m.id != lead {
+			skipped += m.n.skippedAcks.Load()
+		}
+	}
+	if skipped == 0 {
+		t.Fatal("followers sent every repeated acknowledgement")
+	}
+	t.Logf("followers skipped %d repeated acknowledgements over 40 serial writes", skipped)
+}

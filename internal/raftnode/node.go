@@ -68,13 +68,16 @@ type Node struct {
 	// snapshot attempt, and the size of the newest snapshot file (see maybeSnapshot).
 	appliedBytes, snapAttemptBytes, snapSize uint64
 
-	applied  atomic.Uint64
-	saves    atomic.Uint64 // WAL Saves that carried entries (group commits); for tests and benchmarks
-	leader   atomic.Bool
-	lead     atomic.Uint64     // known leader id, 0 if none
-	heardAt  [256]atomic.Int64 // member id -> when its last message arrived (unix ns); see ContactWithin
-	notifyMu sync.Mutex
-	notifyCh chan struct{} // closed and replaced whenever applied advances
+	applied atomic.Uint64
+	saves   atomic.Uint64 // WAL Saves that carried entries (group commits); for tests and benchmarks
+	// skippedAcks counts acknowledgements not sent because they repeated the last
+	// (appender.skipRepeatedAck); for tests.
+	skippedAcks atomic.Uint64
+	leader      atomic.Bool
+	lead        atomic.Uint64     // known leader id, 0 if none
+	heardAt     [256]atomic.Int64 // member id -> when its last message arrived (unix ns); see ContactWithin
+	notifyMu    sync.Mutex
+	notifyCh    chan struct{} // closed and replaced whenever applied advances
 
 	readMu   sync.Mutex
 	readSeq  uint64
