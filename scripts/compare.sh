@@ -71,13 +71,19 @@ while getopts "d:W:s:k:w:m:c:l:o:h" opt; do
 	esac
 done
 
-# BENCH_TIMEOUT bounds each bench run: 300 s, or more when the workloads take longer
-# (a bench cut short by it reports only the workloads that finished).
-BENCH_TIMEOUT=300
-if [[ $DURATION =~ ^([0-9]+)s$ ]]; then
-	nwl=$(tr ',' '\n' <<<"$WORKLOADS" | grep -c .)
-	((nwl * (BASH_REMATCH[1] + 1) * 2 + 120 <= BENCH_TIMEOUT)) || BENCH_TIMEOUT=$((nwl * (BASH_REMATCH[1] + 1) * 2 + 120))
-fi
+# bench_timeout DURATION prints the bound on one bench run whose workloads last DURATION
+# each: 300 s, or more when they take longer (a bench cut short by it reports only the
+# workloads that finished).
+bench_timeout() {
+	local nwl t=300
+	if [[ $1 =~ ^([0-9]+)s$ ]]; then
+		nwl=$(tr ',' '\n' <<<"$WORKLOADS" | grep -c .)
+		t=$((nwl * (BASH_REMATCH[1] + 1) * 2 + 120))
+	fi
+	echo $((t > 300 ? t : 300))
+}
+BENCH_TIMEOUT=$(bench_timeout "$DURATION")
+PREWARM_TIMEOUT=$(bench_timeout "$PREWARM")
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/corral-compare.XXXXXX")
 PIDS=()
 log() { printf '[%4ds] %s\n' "$SECONDS" "$*" >&2; }
@@ -308,7 +314,7 @@ run_bench() {
 # prewarm ARGS... runs one bench of PREWARM per workload and throws its report away
 # (kept in $WORK/SYS-N-prewarm.txt); a failure is logged and the measurement goes on.
 prewarm() {
-	if ! timeout "$BENCH_TIMEOUT" "$BIN" bench "${target[@]}" "$@" --duration "$PREWARM" --warmup 0s -q \
+	if ! timeout "$PREWARM_TIMEOUT" "$BIN" bench "${target[@]}" "$@" --duration "$PREWARM" --warmup 0s -q \
 		>>"$WORK/$sys-$n-prewarm.txt" 2>&1; then
 		log "$sys x$n: warm-up pass failed: $(tail -n 3 "$WORK/$sys-$n-prewarm.txt")"
 	fi
@@ -452,6 +458,13 @@ mb() { if [[ -n $1 ]]; then awk -v k="$1" 'BEGIN {printf "%.0f", k/1024}'; else 
 secs() { if [[ -n $1 ]]; then awk -v m="$1" 'BEGIN {printf "%.2f", m/1000}'; else echo "–"; fi; }
 ratio() { if [[ -n $1 && -n $2 && $2 != 0 ]]; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; else echo "–"; fi; }
 
+# reports N sets REPORTS to the NAME=FILE,FILE arguments of `corral bench compare` and
+# `plot` for N members: each system's workloads and its churn burst.
+reports() {
+	REPORTS=("corral=$WORK/corral-$1.json,$WORK/corral-$1-burst.json"
+		"zookeeper=$WORK/zk-$1.json,$WORK/zk-$1-burst.json" "etcd=$WORK/etcd-$1.json,$WORK/etcd-$1-burst.json")
+}
+
 # overflows RUN prints "corral N, zookeeper N, etcd N" from the $WORK/SYS-RUN.ovf files there are.
 overflows() {
 	local sys out=""
@@ -470,9 +483,9 @@ declare -A PLOTTED
 for n in $MEMBERS; do
 	members="$n member"
 	if [[ $n -gt 1 ]]; then members+=s; fi
+	reports "$n"
 	if "$BIN" bench plot --dir "$PLOTDIR" --prefix "${members// /-}" --title "$members" \
-		"corral=$WORK/corral-$n.json,$WORK/corral-$n-burst.json" "zookeeper=$WORK/zk-$n.json,$WORK/zk-$n-burst.json" \
-		"etcd=$WORK/etcd-$n.json,$WORK/etcd-$n-burst.json" >/dev/null 2>"$WORK/plot-$n.err"; then
+		"${REPORTS[@]}" >/dev/null 2>"$WORK/plot-$n.err"; then
 		PLOTTED[$n]=${members// /-}
 	else
 		log "plots for $members not drawn: $(tail -n 1 "$WORK/plot-$n.err")"
@@ -520,8 +533,8 @@ fi
 	for n in $MEMBERS; do
 		echo "## $n member$([[ $n -gt 1 ]] && echo s)"
 		echo
-		"$BIN" bench compare "corral=$WORK/corral-$n.json,$WORK/corral-$n-burst.json" \
-			"zookeeper=$WORK/zk-$n.json,$WORK/zk-$n-burst.json" "etcd=$WORK/etcd-$n.json,$WORK/etcd-$n-burst.json" 2>"$WORK/compare-$n.err" ||
+		reports "$n"
+		"$BIN" bench compare "${REPORTS[@]}" 2>"$WORK/compare-$n.err" ||
 			echo "(no table: \`corral bench compare\` failed: $(tail -n 1 "$WORK/compare-$n.err"))"
 		echo
 		ovf=$(overflows "$n")

@@ -188,8 +188,9 @@ func (n *Node) persist(batch []raftpb.Message, buf *[]raftpb.Entry) bool {
 		if err := n.ms.Append(ents); err != nil {
 			return n.fatal("raft storage append failed", err)
 		}
+		now := time.Now()
 		for k := i; k < j; k++ {
-			n.deliver(n.app.skipRepeatedAck(batch[k].Responses, time.Now()))
+			n.deliver(n.app.skipRepeatedAck(batch[k].Responses, now))
 		}
 		i = j
 	}
@@ -238,9 +239,8 @@ const repeatAckWindow = 20 * time.Millisecond
 // and raft answers every MsgApp. The answer to one that only moved the commit
 // index repeats the acknowledgement of the entries before it, which tells the
 // leader nothing: it costs a write here, and on the leader a read and a wake of
-// its Ready loop, for every commit (about a third of the messages between
-// members under small batches, as in session churn). The follower still learns
-// the commit index from the MsgApp and applies as before.
+// its Ready loop, for every commit. The follower still learns the commit index
+// from the MsgApp and applies as before.
 //
 // Raft tolerates a lost message, so dropping one is safe; liveness needs the
 // leader to hear an acknowledgement again if the first was lost (a broken
@@ -248,26 +248,26 @@ const repeatAckWindow = 20 * time.Millisecond
 // MsgApp, and only an identical acknowledgement within repeatAckWindow of the
 // last is dropped, so that one (a heartbeat interval later) goes out.
 func (a *appender) skipRepeatedAck(resps []raftpb.Message, now time.Time) []raftpb.Message {
-	var out []raftpb.Message // allocated only when something is dropped
-	for i, m := range resps {
+	// resps is the Ready's own slice (raft starts a new one after each Ready):
+	// it is filtered in place.
+	out := resps[:0]
+	for _, m := range resps {
 		if m.Type == raftpb.MsgAppResp && !m.Reject && m.To != a.n.cfg.ID {
 			ack := sentAck{to: m.To, term: m.Term, index: m.Index, at: now}
-			if a.ack.to == ack.to && a.ack.term == ack.term && a.ack.index == ack.index &&
-				now.Sub(a.ack.at) < repeatAckWindow {
-				if out == nil {
-					out = append(make([]raftpb.Message, 0, len(resps)-1), resps[:i]...)
-				}
+			if ack.repeats(a.ack) {
 				a.n.skippedAcks.Add(1)
 				continue
 			}
 			a.ack = ack
 		}
-		if out != nil {
-			out = append(out, m)
-		}
-	}
-	if out == nil {
-		return resps
+		out = append(out, m)
 	}
 	return out
+}
+
+// repeats reports whether ack says what last said, to the same leader, within
+// repeatAckWindow of it.
+func (ack sentAck) repeats(last sentAck) bool {
+	return ack.to == last.to && ack.term == last.term && ack.index == last.index &&
+		ack.at.Sub(last.at) < repeatAckWindow
 }

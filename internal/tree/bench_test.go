@@ -117,3 +117,12 @@ func TestMemory1M(t *testing.T) {
 	tr.WriteSnapshot(&buf)
 	runtime.KeepAlive(tr)
 }
+
+func BenchmarkHashMeta(b *testing.B) {
+	n := newNode("/bench/some/path-0000000001", []byte("x"), kindPersistent)
+	n.acl = &aclEntry{hash: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		hashMeta("/bench/some/path-0000000001", n)
+	}
+}

@@ -105,20 +105,15 @@ func (t *Tree) create(c *opCtx, req *proto.CreateRequest, kind nodeKind, seq boo
 // (String.format("%010d")): ten digits, zero-padded; a negative counter (after
 // 2^31 creations) keeps its sign within the ten places.
 func seqName(path string, n int32) string {
-	b := make([]byte, 0, len(path)+11)
-	b = append(b, path...)
-	digits := 10
-	if n < 0 {
-		b = append(b, '-')
-		digits = 9
-	}
-	v := int64(n)
+	b := append(make([]byte, 0, len(path)+11), path...)
+	v, width := int64(n), 10
 	if v < 0 {
-		v = -v
+		b = append(b, '-')
+		v, width = -v, 9
 	}
-	var num [11]byte
+	var num [10]byte
 	d := strconv.AppendInt(num[:0], v, 10)
-	for i := len(d); i < digits; i++ {
+	for range width - len(d) {
 		b = append(b, '0')
 	}
 	return string(append(b, d...))

@@ -36,12 +36,3 @@ func TestSeqName(t *testing.T) {
 		}
 	}
 }
-
-func BenchmarkHashMeta(b *testing.B) {
-	n := newNode("/bench/some/path-0000000001", []byte("x"), kindPersistent)
-	n.acl = &aclEntry{hash: 1}
-	b.ReportAllocs()
-	for b.Loop() {
-		hashMeta("/bench/some/path-0000000001", n)
-	}
-}
