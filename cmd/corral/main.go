@@ -16,7 +16,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serverCmd(), versionCmd(), benchCmd(), cliCmd())
+	root.AddCommand(serverCmd(), versionCmd(), benchCmd(), cliCmd(), digestCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "corral:", err)
 		os.Exit(1)

@@ -132,6 +132,7 @@ func runServer(c config.Server, log *slog.Logger) error {
 		ForceNewCluster:        c.ForceNewCluster,
 		MinFreeDisk:            int64(c.MinFreeDisk),
 		ReconfigDisabled:       !c.ReconfigEnabled,
+		SuperDigest:            c.SuperDigest,
 		ID:                     c.ID,
 		ClientAddr:             c.ClientAddr,
 		DataDir:                c.DataDir,

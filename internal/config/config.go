@@ -16,6 +16,8 @@
 package config
 
 import (
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -99,6 +101,13 @@ type Server struct {
 	// ReconfigEnabled accepts membership changes through the reconfig request
 	// (zoo.cfg reconfigEnabled). Default on.
 	ReconfigEnabled bool
+	// SuperDigest is the super user's digest id, "user:base64(sha1(user:password))"
+	// (ZooKeeper's DigestAuthenticationProvider.superDigest). A client that
+	// authenticates (addauth digest) as that user passes every ACL check, and once
+	// it is set, reconfig needs WRITE on /zookeeper/config, which by default only
+	// the super user has. Empty: no super user, and reconfig is open to every
+	// client (see ReconfigEnabled).
+	SuperDigest string
 }
 
 // Default values that are not derived from others.
@@ -290,6 +299,11 @@ func (c Server) Validate() error {
 				"unknown four-letter word (known: "+strings.Join(AllFourLetterWords, " ")+", or *)")
 		}
 	}
+	if c.SuperDigest != "" {
+		if err := CheckDigestID(c.SuperDigest); err != nil {
+			bad("super-digest", "DigestAuthenticationProvider.superDigest", strconv.Quote(c.SuperDigest), err.Error())
+		}
+	}
 	if c.SnapshotCount == 0 {
 		bad("snapshot-count", "snapCount", c.SnapshotCount, "must be positive")
 	}
@@ -403,4 +417,17 @@ func ParseIDs(s string) ([]uint64, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// CheckDigestID reports whether id has the form of a digest id,
+// user:base64(sha1(user:password)), as `corral digest` prints it.
+func CheckDigestID(id string) error {
+	user, hash, ok := strings.Cut(id, ":")
+	if !ok || user == "" {
+		return errors.New("want user:base64(sha1(user:password)), as `corral digest user:password` prints it")
+	}
+	if b, err := base64.StdEncoding.DecodeString(hash); err != nil || len(b) != sha1.Size {
+		return errors.New("the part after the user is not a base64 SHA-1 digest; `corral digest user:password` prints the id")
+	}
+	return nil
 }

@@ -120,6 +120,8 @@ func TestFileKeys(t *testing.T) {
 			func(c Server) bool { return c.Peers == "1=a:1,4=b:2,5=c:5" }},
 		{"comments and blanks", "# c\n! c\n\n   \r\ntickTime=1000\r\n", func(c Server) bool { return c.TickTime == time.Second }},
 		{"last wins", "tickTime=1000\ntickTime=4000", func(c Server) bool { return c.TickTime == 4*time.Second }},
+		{"superDigest", "DigestAuthenticationProvider.superDigest=super:lK75jTNcA+U9vtVEw5vB51mj/w4=",
+			func(c Server) bool { return c.SuperDigest == "super:lK75jTNcA+U9vtVEw5vB51mj/w4=" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,6 +186,8 @@ func TestFileErrors(t *testing.T) {
 		{"server.1=a:1:2:3", "want host:peerPort"},
 		{"server.1=[::1:1", "want [ipv6]"},
 		{"server.1=a:1\nserver.1=b:1", "zoo.cfg:2: server.1=\"b:1\": server.1 listed twice"},
+		{"DigestAuthenticationProvider.superDigest=super:secret", "not a base64 SHA-1 digest; `corral digest user:password` prints the id"},
+		{"DigestAuthenticationProvider.superDigest=nocolon", "want user:base64(sha1(user:password))"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -319,6 +323,7 @@ func TestValidate(t *testing.T) {
 		{"buffer big", func(c *Server) { c.MaxBuffer = 64<<20 + 1; c.MaxSendQueueBytes = 128 << 20 }, "--max-buffer (jute.maxbuffer) = 67108865"},
 		{"inflight bytes", func(c *Server) { c.MaxInflightBytes = 1000 }, "--max-inflight-bytes = 1000: must be at least --max-buffer (1048575)"},
 		{"outstanding", func(c *Server) { c.MaxOutstanding = 0 }, "--max-outstanding = 0: must be positive"},
+		{"super digest", func(c *Server) { c.SuperDigest = "super:short" }, `--super-digest (DigestAuthenticationProvider.superDigest) = "super:short": the part after the user is not a base64 SHA-1 digest`},
 		{"send queue", func(c *Server) { c.MaxSendQueueBytes = 1000 }, "--max-send-queue = 1000: must be at least --max-buffer (1048575)"},
 		{"container interval", func(c *Server) { c.ContainerCheckInterval = 0 }, "--container-check-interval (znode.container.checkIntervalMs) = 0s: must be positive"},
 		{"container rate", func(c *Server) { c.ContainerMaxPerMinute = 0 }, "--container-max-per-minute (znode.container.maxPerMinute) = 0: must be positive"},

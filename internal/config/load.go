@@ -222,6 +222,8 @@ var settings = []setting{
 			c.ReconfigEnabled = b
 			return nil
 		}},
+	strSetting("super-digest", "the super user's digest id, user:base64(sha1(user:password)) as `corral digest` prints it (ZooKeeper's DigestAuthenticationProvider.superDigest): that user, once authenticated, passes every ACL check, and reconfig is reserved to it",
+		func(c *Server) *string { return &c.SuperDigest }),
 	{name: "force-new-cluster", typ: "bool",
 		usage: "recover from a lost quorum: start this member alone as a one-member cluster from all the data it has (add members back with reconfig)",
 		get:   func(c *Server) string { return strconv.FormatBool(c.ForceNewCluster) },

@@ -191,6 +191,14 @@ func parseZooCfg(file, text string) ([]pair, []string, error) {
 			} else {
 				emit("reconfig-enabled", v)
 			}
+		case key == "DigestAuthenticationProvider.superDigest":
+			// ZooKeeper takes it as a system property (-Dzookeeper.…), which
+			// zoo.cfg sets for keys it does not know.
+			if cerr := CheckDigestID(v); cerr != nil {
+				err = fail("%s", cerr)
+			} else {
+				emit("super-digest", v)
+			}
 		case key == "readonlymode.enabled":
 			if _, perr := strconv.ParseBool(v); perr != nil {
 				err = fail("not true or false")

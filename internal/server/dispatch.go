@@ -146,11 +146,20 @@ func (c *conn) authenticate(r *request) ([]byte, string) {
 			return replyFrame(r.xid, 0, proto.ErrAuthFailed, nil), "digest auth without user:password"
 		}
 		id := proto.ID{Scheme: "digest", ID: DigestID(user, pass)}
+		// As ZooKeeper's DigestAuthenticationProvider: the super user's digest also
+		// gives the super id (listed first), which every ACL check lets through.
+		super := c.s.cfg.SuperDigest != "" && id.ID == c.s.cfg.SuperDigest
 		c.mu.Lock()
+		if super && !containsID(c.auth, superID) {
+			c.auth = append(c.auth, superID)
+		}
 		if !containsID(c.auth, id) {
 			c.auth = append(c.auth, id)
 		}
 		c.mu.Unlock()
+		if super {
+			c.s.log.Info("client authenticated as the super user", "remote", c.remote, "session", sessionHex(c.sessionID.Load()))
+		}
 	case "ip":
 		// The ip identity comes from the connection itself; nothing to add.
 	default:
@@ -158,6 +167,9 @@ func (c *conn) authenticate(r *request) ([]byte, string) {
 	}
 	return replyFrame(r.xid, 0, proto.ErrOK, nil), ""
 }
+
+// superID is the id a client authenticated as the super user holds besides its digest id.
+var superID = proto.ID{Scheme: "super", ID: ""}
 
 // DigestID returns the digest scheme's id for a user and password:
 // user:base64(sha1(user:password)).

@@ -26,7 +26,8 @@ package server
 //
 // Errors, as ZooKeeper's: BadArguments for syntax or an impossible change,
 // BadVersion when curConfigId is neither -1 nor the current config version,
-// ReconfigInProgress while another reconfig runs on this member (or one proposed
+// NoAuth when a super user is configured and the client lacks WRITE on
+// /zookeeper/config, ReconfigInProgress while another reconfig runs on this member (or one proposed
 // elsewhere got in first), NewConfigNoQuorum when a change is not committed in time,
 // ReconfigDisabled when switched off (Config.ReconfigDisabled) or on a member
 // without a peer transport (a standalone server started without --peer-addr).
@@ -63,7 +64,10 @@ func (c *conn) reconfig(r *request) string {
 
 func (c *conn) runReconfig(r *request, req *proto.ReconfigRequest) {
 	s := c.s
-	code, resp := s.doReconfig(req, c.remote)
+	c.mu.Lock()
+	auth := slices.Clone(c.auth)
+	c.mu.Unlock()
+	code, resp := s.doReconfig(req, c.remote, auth)
 	s.mu.RLock()
 	var body proto.Record
 	if code == proto.ErrOK {
@@ -118,8 +122,9 @@ func (s *Server) reconfigTimeout() time.Duration {
 	return d
 }
 
-// doReconfig carries out a reconfig request and returns the reply code and body.
-func (s *Server) doReconfig(req *proto.ReconfigRequest, remote string) (proto.Code, *proto.GetDataResponse) {
+// doReconfig carries out a reconfig request from a client with the ids auth and
+// returns the reply code and body.
+func (s *Server) doReconfig(req *proto.ReconfigRequest, remote string, auth []proto.ID) (proto.Code, *proto.GetDataResponse) {
 	log := s.log.With("remote", remote, "joining", req.JoiningServers, "leaving", req.LeavingServers,
 		"members", req.NewMembers, "config_id", req.CurConfigID)
 	if s.cfg.ReconfigDisabled {
@@ -148,6 +153,11 @@ func (s *Server) doReconfig(req *proto.ReconfigRequest, remote string) (proto.Co
 	if err != nil {
 		log.Warn("reconfig refused: bad arguments: " + err.Error())
 		return proto.ErrBadArguments, nil
+	}
+	if !s.mayReconfig(auth) {
+		// Checked last, as ZooKeeper does (PrepRequestProcessor).
+		log.Warn("reconfig refused: the client lacks WRITE on " + ConfigPath + " (authenticate as the super user: addauth digest user:password)")
+		return proto.ErrNoAuth, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.reconfigTimeout())
 	defer cancel()
@@ -194,6 +204,27 @@ func (s *Server) doReconfig(req *proto.ReconfigRequest, remote string) (proto.Co
 	s.mu.RUnlock()
 	st = withConfigStat(st, m, len(data))
 	return proto.ErrOK, &proto.GetDataResponse{Data: data, Stat: st}
+}
+
+// mayReconfig reports whether a client with the ids auth may change the membership.
+// With a super user configured, as ZooKeeper: WRITE on /zookeeper/config, whose ACL
+// (world:anyone r unless the super user changes it) grants it to the super user
+// alone. Without one, every client may, as corral has always allowed (switch
+// reconfig off with --reconfig-enabled=false).
+func (s *Server) mayReconfig(auth []proto.ID) bool {
+	if s.cfg.SuperDigest == "" {
+		return true
+	}
+	s.mu.RLock()
+	// As the super user: a reader without ADMIN sees digest ids redacted.
+	res := s.tree.Read(0, []proto.ID{superID}, proto.OpGetACL, proto.Marshal(&proto.PathRequest{Path: ConfigPath}))
+	s.mu.RUnlock()
+	r, ok := res.Resp.(*proto.GetACLResponse)
+	if res.Err != proto.ErrOK || !ok {
+		// No config node to read an ACL from: the super user alone.
+		return slices.Contains(auth, superID)
+	}
+	return tree.Permits(r.ACL, proto.PermWrite, auth)
 }
 
 func clientOpt(addr string) []raftnode.ChangeOption {

@@ -68,6 +68,10 @@ type Config struct {
 	ReadOnlyMode bool
 	// ReconfigDisabled refuses reconfig requests with ReconfigDisabled (reconfig.go).
 	ReconfigDisabled bool
+	// SuperDigest is the super user's digest id (user:base64(sha1(user:password))),
+	// or "": a client that authenticates as it gets the super id, which passes every
+	// ACL check; while it is set, reconfig needs WRITE on /zookeeper/config.
+	SuperDigest string
 	// PeerFaults injects network faults between members (tests only).
 	PeerFaults *transport.Faults
 	// EarlyConnectWindow: a new session's ConnectResponse is sent before its

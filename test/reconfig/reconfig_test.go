@@ -368,3 +368,98 @@ func runZkCli(t *testing.T, server string, cmds ...string) string {
 	}
 	return strings.Join(keep, "\n")
 }
+
+// TestReconfigNeedsSuperUser: with --super-digest, reconfig is the super user's
+// alone (ZooKeeper's rule: WRITE on /zookeeper/config, world:anyone r), and the
+// super user passes every ACL check.
+func TestReconfigNeedsSuperUser(t *testing.T) {
+	superID := client.DigestID("super", "secret")
+	procs := corralproc.StartCluster(t, 3, "--super-digest", superID)
+	addr := procs[1].Addr()
+	before, _ := getConfig(t, connect(t, addr))
+	add := []string{serverLine(7, corralproc.FreePeerAddr(t), "observer", "")}
+
+	anon := connect(t, addr)
+	if _, _, err := anon.IncrementalReconfig(ctx(t), add, nil, -1); !errors.Is(err, client.ErrNoAuth) {
+		t.Fatalf("reconfig without auth: %v, want NOAUTH", err)
+	}
+	bob := connect(t, addr)
+	if err := bob.AddAuth(ctx(t), "digest", []byte("bob:pw")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := bob.IncrementalReconfig(ctx(t), add, nil, -1); !errors.Is(err, client.ErrNoAuth) {
+		t.Fatalf("reconfig as bob: %v, want NOAUTH", err)
+	}
+	wrong := connect(t, addr)
+	if err := wrong.AddAuth(ctx(t), "digest", []byte("super:guess")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := wrong.IncrementalReconfig(ctx(t), add, nil, -1); !errors.Is(err, client.ErrNoAuth) {
+		t.Fatalf("reconfig as super with a wrong password: %v, want NOAUTH", err)
+	}
+	if now, _ := getConfig(t, anon); now.version != before.version || len(now.servers) != 3 {
+		t.Fatalf("refused reconfigs changed the config: %+v", now)
+	}
+
+	su := connect(t, addr)
+	if err := su.AddAuth(ctx(t), "digest", []byte("super:secret")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := su.IncrementalReconfig(ctx(t), add, nil, -1); err != nil {
+		t.Fatalf("reconfig as the super user: %v", err)
+	}
+	if now, _ := getConfig(t, anon); now.servers[7] == "" {
+		t.Fatalf("member 7 not added: %+v", now)
+	}
+	if _, _, err := su.IncrementalReconfig(ctx(t), nil, []string{"7"}, -1); err != nil {
+		t.Fatalf("reconfig -remove as the super user: %v", err)
+	}
+
+	// The super user may grant reconfig to others: WRITE on /zookeeper/config.
+	grant := append(client.DigestACL(client.PermRead|client.PermWrite, "bob", "pw"), client.ACL{Perms: client.PermRead, ID: client.ID{Scheme: "world", ID: "anyone"}})
+	if _, err := bob.SetACL(ctx(t), "/zookeeper/config", grant, -1); !errors.Is(err, client.ErrNoAuth) {
+		t.Fatalf("bob's setAcl on /zookeeper/config: %v, want NOAUTH", err)
+	}
+	if _, err := su.SetACL(ctx(t), "/zookeeper/config", grant, -1); err != nil {
+		t.Fatalf("super user's setAcl on /zookeeper/config: %v", err)
+	}
+	if _, _, err := bob.IncrementalReconfig(ctx(t), add, nil, -1); err != nil {
+		t.Fatalf("reconfig as bob with WRITE on /zookeeper/config: %v", err)
+	}
+	if _, _, err := anon.IncrementalReconfig(ctx(t), nil, []string{"7"}, -1); !errors.Is(err, client.ErrNoAuth) {
+		t.Fatalf("anonymous reconfig after the grant to bob: %v, want NOAUTH", err)
+	}
+	if _, _, err := bob.IncrementalReconfig(ctx(t), nil, []string{"7"}, -1); err != nil {
+		t.Fatalf("reconfig -remove as bob: %v", err)
+	}
+
+	// The super user passes ACLs that name nobody it is.
+	if _, err := bob.Create(ctx(t), "/bobs", []byte("x"), client.Persistent,
+		client.WithACL(client.DigestACL(client.PermAll, "bob", "pw"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := anon.Get(ctx(t), "/bobs"); !errors.Is(err, client.ErrNoAuth) {
+		t.Fatalf("anonymous read of bob's node: %v, want NOAUTH", err)
+	}
+	if _, err := su.Set(ctx(t), "/bobs", []byte("y"), -1); err != nil {
+		t.Fatalf("super user's write to bob's node: %v", err)
+	}
+	if err := su.Delete(ctx(t), "/bobs", -1); err != nil {
+		t.Fatalf("super user's delete of bob's node: %v", err)
+	}
+
+	// zkCli.sh: refused without addauth, committed with the super user's.
+	if _, err := os.Stat(zkCli); err != nil {
+		t.Logf("zkCli.sh not installed: skipping its part")
+		return
+	}
+	line := serverLine(8, corralproc.FreePeerAddr(t), "observer", "")
+	out := runZkCli(t, addr, "reconfig -add "+line)
+	if strings.Contains(out, "Committed new configuration") || !strings.Contains(out, "Insufficient permission") {
+		t.Fatalf("zkCli reconfig without auth:\n%s", out)
+	}
+	out = runZkCli(t, addr, "addauth digest super:secret", "reconfig -add "+line, "reconfig -remove 8")
+	if strings.Count(out, "Committed new configuration") != 2 {
+		t.Fatalf("zkCli reconfig as the super user:\n%s", out)
+	}
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+)
+
+// TestDigest: the lines match what ZooKeeper's DigestAuthenticationProvider prints
+// (java -cp zookeeper.jar org.apache.zookeeper.server.auth.DigestAuthenticationProvider super:secret).
+func TestDigest(t *testing.T) {
+	var out bytes.Buffer
+	cmd := digestCmd()
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"super:secret", "bob:a:b"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	want := "super:secret->super:lK75jTNcA+U9vtVEw5vB51mj/w4=\nbob:a:b->bob:J4+K+FVuB1hEWvxpNRVKdRWAekY=\n"
+	if out.String() != want {
+		t.Fatalf("output %q, want %q", out.String(), want)
+	}
+	cmd = digestCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs([]string{"nopassword"})
+	if err := cmd.Execute(); err == nil {
+		t.Fatal("digest of an argument without a colon: no error")
+	}
+}
