@@ -13,7 +13,9 @@
 #
 # After the workloads, each system also runs session-churn with CHURNERS concurrent
 # churners (-c, default 256; 0 skips it): a burst of connections beyond ZooKeeper's default
-# listen backlog of 50, reported as its own row with its own count of dropped connections.
+# listen backlog of 50, reported as its own row with its own count of dropped connections,
+# and, once, against `corral bench floor-server` (canned replies, no state): the most any
+# server can reach with this client on this machine, for scale.
 # Besides the workloads, memory and recovery are measured on one member of corral and of
 # ZooKeeper (-l: cumulative znode counts to load, 128 B each; -l "" skips it): RSS after
 # each load, and the time from process start to the first served getData after a restart.
@@ -331,6 +333,34 @@ for n in $MEMBERS; do
 	for sys in zk etcd corral; do measure "$sys" "$n"; done
 done
 
+# The yardstick of session churn: a server that keeps no state and only answers, with
+# canned replies (`corral bench floor-server`), under the same client and churners. What
+# it reaches is all that connections and round trips leave on this machine: no server
+# can do better here. Result: $WORK/floor-burst.json.
+measure_floor() {
+	local a fpid i
+	[[ $CHURNERS -gt 0 ]] || return 0
+	if ((SECONDS > BUDGET)); then
+		log "floor: skipped, time budget of ${BUDGET}s spent"
+		return 0
+	fi
+	alloc_port
+	a=127.0.0.1:$PORT
+	"$BIN" bench floor-server --listen "$a" --duration 300s 2>"$WORK/floor.log" &
+	fpid=$!
+	PIDS+=("$fpid")
+	for i in $(seq 40); do
+		timeout 10 "$BIN" bench --servers "$a" --workload session-churn --sessions 1 --requests 1 --warmup 0 -q \
+			>/dev/null 2>&1 && break
+		sleep 0.25
+	done
+	target=(--servers "$a")
+	log "floor: session-churn with $CHURNERS churners against canned replies on $a"
+	run_bench "$WORK/floor-burst" --workload session-churn --sessions "$CHURNERS" --label "$CHURNERS churners"
+	stop_all
+}
+measure_floor
+
 # Memory and recovery, one member each: start on a data dir, load znodes, read RSS;
 # restart and time process start -> first served getData. Results: $WORK/mem-SYS.txt.
 # status_kb PID FIELD prints a kB field of /proc/PID/status (0 if the process is gone).
@@ -454,6 +484,27 @@ mem_table() {
 		echo "| $n | $(mb "$cr") | $(mb "$zr") | ${cb:-–} | ${zb:-–} | $(ratio "$cb" "$zb") | $(mb "${M[corral.peak_kb_$n]:-}") | $(mb "${M[zk.peak_kb_$n]:-}") | $(secs "$ct") | $(secs "$zt") | $(ratio "$ct" "$zt") | $(mb "${M[corral.rss_kb_restarted_$n]:-}") | $(mb "${M[zk.rss_kb_restarted_$n]:-}") |"
 	done
 }
+# ops_per_sec FILE prints the first result's throughput in a --json report, or nothing.
+ops_per_sec() {
+	[[ -s $1 ]] || return 0
+	grep -o '"ops_per_sec": *[0-9.e+]*' "$1" | head -n 1 | sed 's/.*: *//' | awk '{printf "%.0f", $1}'
+}
+
+# floor_line N prints, for N members, the churn burst of corral and ZooKeeper against
+# the floor server's (measure_floor), when there is one.
+floor_line() {
+	local f c z
+	f=$(ops_per_sec "$WORK/floor-burst.json")
+	[[ -n $f && $f != 0 ]] || return 0
+	c=$(ops_per_sec "$WORK/corral-$1-burst.json")
+	z=$(ops_per_sec "$WORK/zk-$1-burst.json")
+	local twice=""
+	[[ -n $z ]] && twice="; twice ZooKeeper's rate would be $(ratio "$((2 * z))" "$f") of it"
+	echo "For scale, session-churn with $CHURNERS churners against a server that keeps no state and only answers" \
+		"(\`corral bench floor-server\`, canned replies), under the same client: $f sessions/s, the most any" \
+		"server can reach on this machine. corral reaches $(ratio "$c" "$f") of it, ZooKeeper $(ratio "$z" "$f")$twice."
+	echo
+}
 mb() { if [[ -n $1 ]]; then awk -v k="$1" 'BEGIN {printf "%.0f", k/1024}'; else echo "–"; fi; }
 secs() { if [[ -n $1 ]]; then awk -v m="$1" 'BEGIN {printf "%.2f", m/1000}'; else echo "–"; fi; }
 ratio() { if [[ -n $1 && -n $2 && $2 != 0 ]]; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; else echo "–"; fi; }
@@ -547,6 +598,7 @@ fi
 			echo "The same during session-churn with $CHURNERS churners: $ovf."
 			echo
 		fi
+		floor_line "$n"
 		if [[ -n ${PLOTTED[$n]:-} ]]; then
 			echo "![throughput, $n member(s)]($PLOTREL/${PLOTTED[$n]}-throughput.png)"
 			echo "![p99 latency, $n member(s)]($PLOTREL/${PLOTTED[$n]}-p99.png)"

@@ -76,7 +76,7 @@ goes to stderr every second unless --quiet.`,
 		},
 	}
 	cmd.AddCommand(benchCompareCmd(), benchLoadCmd(), benchProbeCmd())
-	cmd.AddCommand(benchPlotCmd())
+	cmd.AddCommand(benchPlotCmd(), benchFloorCmd())
 	f := cmd.Flags()
 	f.StringVar(&servers, "servers", strings.Join(cfg.Servers, ","), "ZooKeeper-protocol servers, host:port[,host:port...]; sessions are spread over them")
 	f.StringVar(&etcd, "etcd", "", "etcd mode: client endpoints (http://host:port[,...]) instead of --servers")
