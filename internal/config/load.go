@@ -212,7 +212,7 @@ var settings = []setting{
 			return nil
 		}},
 	{name: "reconfig-enabled", typ: "bool",
-		usage: "accept membership changes through ZooKeeper's reconfig request (zoo.cfg reconfigEnabled; on by default, unlike ZooKeeper)",
+		usage: "accept membership changes through ZooKeeper's reconfig request (zoo.cfg reconfigEnabled; on by default, unlike ZooKeeper; once --super-digest is set, only from clients with WRITE on /zookeeper/config)",
 		get:   func(c *Server) string { return strconv.FormatBool(c.ReconfigEnabled) },
 		set: func(c *Server, v string) error {
 			b, err := strconv.ParseBool(strings.TrimSpace(v))
