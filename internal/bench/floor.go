@@ -69,12 +69,12 @@ func (f *FloorServer) acceptLoop() {
 	for {
 		nc, err := f.ln.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(5 * time.Millisecond)
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return
 			}
-			return
+			// Out of file descriptors or another passing failure: keep serving.
+			time.Sleep(5 * time.Millisecond)
+			continue
 		}
 		f.mu.Lock()
 		if f.closed {
