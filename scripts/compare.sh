@@ -305,8 +305,9 @@ run_bench() {
 	local out=$1 ovf0 ovf1
 	shift
 	ovf0=$(listen_overflows)
+	# The servers' CPU time over each measured window comes with the results.
 	if ! timeout "$BENCH_TIMEOUT" "$BIN" bench "${target[@]}" "$@" --duration "$DURATION" --warmup "$WARMUP" \
-		-q --json --out "$out.json" >"$out.txt" 2>"$out.err"; then
+		--server-pids "$(IFS=,; echo "${PIDS[*]}")" -q --json --out "$out.json" >"$out.txt" 2>"$out.err"; then
 		log "$(basename "$out"): bench failed (workloads before the failure are kept): $(tail -n 3 "$out.err")"
 	fi
 	ovf1=$(listen_overflows)
@@ -498,10 +499,11 @@ floor_line() {
 	[[ -n $f && $f != 0 ]] || return 0
 	c=$(ops_per_sec "$WORK/corral-$1-burst.json")
 	z=$(ops_per_sec "$WORK/zk-$1-burst.json")
-	local twice=""
+	local twice="" fcpu
 	[[ -n $z ]] && twice="; twice ZooKeeper's rate would be $(ratio "$((2 * z))" "$f") of it"
+	fcpu=$(grep -o '"server_cpu_us_per_op": *[0-9.e+]*' "$WORK/floor-burst.json" | head -n 1 | sed 's/.*: *//' | awk '{printf "%.0f", $1}')
 	echo "For scale, session-churn with $CHURNERS churners against a server that keeps no state and only answers" \
-		"(\`corral bench floor-server\`, canned replies), under the same client: $f sessions/s, the most any" \
+		"(\`corral bench floor-server\`, canned replies${fcpu:+, $fcpu µs of CPU per session}), under the same client: $f sessions/s, the most any" \
 		"server can reach on this machine. corral reaches $(ratio "$c" "$f") of it, ZooKeeper $(ratio "$z" "$f")$twice."
 	echo
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -16,6 +17,7 @@ func benchCmd() *cobra.Command {
 	cfg := bench.Defaults()
 	var (
 		servers, workloads, etcd string
+		serverPIDs               string
 		jsonOut, quiet           bool
 		outPath                  string
 	)
@@ -46,6 +48,13 @@ goes to stderr every second unless --quiet.`,
 			cfg.Servers = splitList(servers)
 			cfg.Etcd = splitList(etcd)
 			cfg.Workloads = splitList(workloads)
+			for _, p := range splitList(serverPIDs) {
+				pid, err := strconv.Atoi(p)
+				if err != nil || pid <= 0 {
+					return fmt.Errorf("bench: --server-pids: %q is not a process id", p)
+				}
+				cfg.ServerPIDs = append(cfg.ServerPIDs, pid)
+			}
 			if len(cfg.Workloads) == 1 && cfg.Workloads[0] == "all" {
 				cfg.Workloads = bench.Workloads
 			}
@@ -96,6 +105,7 @@ goes to stderr every second unless --quiet.`,
 	f.DurationVar(&cfg.OpTimeout, "op-timeout", cfg.OpTimeout, "bound on connects, setup requests and waits for events and locks")
 	f.BoolVar(&jsonOut, "json", false, "write JSON instead of a table")
 	f.StringVar(&outPath, "out", "", "write the report (JSON with --json) to this file; the table still goes to stdout")
+	f.StringVar(&serverPIDs, "server-pids", "", "process ids of the servers, when they run on this machine: their CPU time over each workload's measured time is reported, in all and per op (Linux /proc)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
 	return cmd
 }

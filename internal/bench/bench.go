@@ -76,6 +76,11 @@ type Config struct {
 	OpTimeout time.Duration
 	// Progress, when non-nil, receives one line per second while a workload runs.
 	Progress io.Writer
+	// ServerPIDs, when set, are the server processes (on this machine) whose CPU time
+	// over each workload's measured time is reported (Result.ServerCPUSeconds).
+	ServerPIDs []int
+
+	cpu *cpuWindow // the running workload's, when ServerPIDs is set
 }
 
 // Defaults returns a Config with the defaults of `corral bench`.
@@ -126,6 +131,11 @@ func (c *Config) Validate() error {
 	case c.SessionTimeout <= 0 || c.OpTimeout <= 0:
 		return errors.New("timeouts must be positive")
 	}
+	for _, p := range c.ServerPIDs {
+		if _, err := processCPU(p); err != nil {
+			return fmt.Errorf("server pid %d: cannot read its CPU time: %w", p, err)
+		}
+	}
 	return nil
 }
 
@@ -170,6 +180,11 @@ type Result struct {
 	Note string `json:"note,omitempty"`
 	// Label is Config.Label.
 	Label string `json:"label,omitempty"`
+	// ServerCPUSeconds is the CPU time (user and system) the processes of
+	// Config.ServerPIDs used over the measured time, and ServerCPUPerOp that per
+	// operation, in microseconds; zero when not measured.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds,omitempty"`
+	ServerCPUPerOp   float64 `json:"server_cpu_us_per_op,omitempty"`
 }
 
 // Case names the measurement in comparisons and plots: the workload, followed by the
@@ -208,12 +223,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		} else {
 			res, err = runZK(ctx, &cfg, w)
 		}
+		win := cfg.cpu
+		cfg.cpu = nil
 		if err != nil {
 			return rep, fmt.Errorf("%s: %w", w, err)
 		}
 		if ctx.Err() != nil {
 			// Cut short (interrupted, or the caller's deadline): not a measurement.
 			return rep, fmt.Errorf("%s: interrupted: %w", w, ctx.Err())
+		}
+		if win != nil {
+			noteServerCPU(res, win)
 		}
 		rep.Results = append(rep.Results, *res)
 	}
@@ -271,6 +291,9 @@ func newMeter(ctx context.Context, cfg *Config, name string) *meter {
 	m := &meter{cfg: cfg, name: name, ctx: ctx, stopProg: make(chan struct{}), progDone: make(chan struct{})}
 	m.begin = nowNanos()
 	m.warmupEnd = m.begin + int64(cfg.Warmup)
+	if len(cfg.ServerPIDs) > 0 {
+		cfg.cpu = startCPUWindow(cfg.ServerPIDs, cfg.Warmup)
+	}
 	if cfg.Requests <= 0 {
 		m.deadline = m.warmupEnd + int64(cfg.Duration)
 	}
@@ -324,6 +347,9 @@ func (m *meter) stop() { m.stopped.Store(true) }
 // finish stops progress output and returns the measured seconds.
 func (m *meter) finish() float64 {
 	m.stopped.Store(true)
+	if m.cfg.cpu != nil {
+		m.cfg.cpu.stop()
+	}
 	close(m.stopProg)
 	<-m.progDone
 	end := m.lastEnd.Load()
@@ -448,4 +474,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// noteServerCPU records on res the server CPU time win measured, or in its note why
+// there is none.
+func noteServerCPU(res *Result, win *cpuWindow) {
+	used, err := win.result()
+	if err != nil {
+		msg := "server CPU not measured: " + err.Error()
+		if res.Note != "" {
+			msg = res.Note + "; " + msg
+		}
+		res.Note = msg
+		return
+	}
+	res.ServerCPUSeconds = used.Seconds()
+	if res.Ops > 0 {
+		res.ServerCPUPerOp = used.Seconds() * 1e6 / float64(res.Ops)
+	}
 }

@@ -108,8 +108,68 @@ func WriteComparison(w io.Writer, subject Named, baselines []Named) error {
 		row = append(row, strings.Join(errs, "/"))
 		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
 	}
+	writeCPUComparison(&b, subject, baselines)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeCPUComparison adds, when some report measured its servers' CPU time
+// (--server-pids), a table of server CPU time per operation with the ratios
+// subject/baseline.
+func writeCPUComparison(b *strings.Builder, subject Named, baselines []Named) {
+	cpu := func(r *Result) float64 { return r.ServerCPUPerOp }
+	measured := false
+	for _, n := range append([]Named{subject}, baselines...) {
+		if n.Report == nil {
+			continue
+		}
+		for _, r := range n.Report.Results {
+			measured = measured || r.ServerCPUPerOp > 0
+		}
+	}
+	if !measured {
+		return
+	}
+	head := []string{"workload", "unit", subject.Name + " CPU µs/op"}
+	for _, x := range baselines {
+		head = append(head, x.Name+" CPU µs/op")
+	}
+	for _, x := range baselines {
+		head = append(head, "CPU "+subject.Name+"/"+x.Name)
+	}
+	b.WriteString("\nServer CPU time (user and system, all members together) per operation over the measured time; below 1 is better for " +
+		subject.Name + " in the ratios.\n\n")
+	b.WriteString("| " + strings.Join(head, " | ") + " |\n|---|---|" + strings.Repeat("--:|", len(head)-2) + "\n")
+	for _, wl := range workloadOrder(subject, baselines) {
+		s := find(subject.Report, wl)
+		others := findAll(baselines, wl)
+		unit := ""
+		for _, r := range append([]*Result{s}, others...) {
+			if r != nil && unit == "" {
+				unit = r.Unit
+			}
+		}
+		row := []string{wl, unit, cpuNum(s)}
+		for _, o := range others {
+			row = append(row, cpuNum(o))
+		}
+		for _, o := range others {
+			if s == nil || o == nil || s.ServerCPUPerOp == 0 || o.ServerCPUPerOp == 0 {
+				row = append(row, "–")
+			} else {
+				row = append(row, ratio(s, o, cpu))
+			}
+		}
+		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+}
+
+// cpuNum formats a result's server CPU time per operation, "–" when not measured.
+func cpuNum(r *Result) string {
+	if r == nil || r.ServerCPUPerOp == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f", r.ServerCPUPerOp)
 }
 
 // workloadOrder lists the cases (see Result.Case) present in any report: workloads in the

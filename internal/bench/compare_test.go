@@ -67,3 +67,36 @@ func TestWriteComparisonEdges(t *testing.T) {
 		t.Errorf("lock row %q", lines[1])
 	}
 }
+
+// TestWriteComparisonServerCPU: with server CPU measured, a second table gives CPU time
+// per operation and its ratios; a system or workload without it reads "–".
+func TestWriteComparisonServerCPU(t *testing.T) {
+	res := func(wl string, ops int64, cpuPerOp float64) Result {
+		return Result{Workload: wl, Unit: "sessions", Ops: ops, Throughput: float64(ops), ServerCPUPerOp: cpuPerOp}
+	}
+	corral := &Report{Results: []Result{res(WorkloadSessionChurn, 100, 150), res(WorkloadLock, 10, 0)}}
+	zk := &Report{Results: []Result{res(WorkloadSessionChurn, 50, 300), res(WorkloadLock, 5, 80)}}
+	var b strings.Builder
+	if err := WriteComparison(&b, Named{"corral", corral}, []Named{{"zookeeper", zk}, {"etcd", nil}}); err != nil {
+		t.Fatal(err)
+	}
+	_, cpuTable, ok := strings.Cut(b.String(), "| workload | unit | corral CPU µs/op | zookeeper CPU µs/op | etcd CPU µs/op | CPU corral/zookeeper | CPU corral/etcd |\n")
+	if !ok {
+		t.Fatalf("no CPU table:\n%s", b.String())
+	}
+	want := "|---|---|--:|--:|--:|--:|--:|\n" +
+		"| session-churn | sessions | 150.0 | 300.0 | – | 0.50 | – |\n" +
+		"| lock | sessions | – | 80.0 | – | – | – |\n"
+	if cpuTable != want {
+		t.Fatalf("CPU table:\n%s\nwant:\n%s", cpuTable, want)
+	}
+	// Without CPU figures there is no second table.
+	b.Reset()
+	corral.Results[0].ServerCPUPerOp, zk.Results[0].ServerCPUPerOp, zk.Results[1].ServerCPUPerOp = 0, 0, 0
+	if err := WriteComparison(&b, Named{"corral", corral}, []Named{{"zookeeper", zk}}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "CPU") {
+		t.Fatalf("CPU table without CPU figures:\n%s", b.String())
+	}
+}

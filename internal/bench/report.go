@@ -36,6 +36,9 @@ func WriteTable(w io.Writer, rep *Report) error {
 			lines = append(lines, fmt.Sprintf("  %s latency ms: p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f",
 				k, s.P50, s.P99, s.P999, s.Max))
 		}
+		if r.ServerCPUSeconds > 0 {
+			lines = append(lines, fmt.Sprintf("  server CPU: %.2f s, %.1f µs per op", r.ServerCPUSeconds, r.ServerCPUPerOp))
+		}
 		for _, k := range sortedKeys(r.Rates) {
 			lines = append(lines, fmt.Sprintf("  %s: %.0f/s", k, r.Rates[k]))
 		}
