@@ -34,6 +34,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -165,18 +166,7 @@ func (s *Server) doReconfig(req *proto.ReconfigRequest, remote string, auth []pr
 	for i, st := range steps {
 		before := s.node.Members().ConfIndex
 		log.Info("reconfig step", "step", i+1, "of", len(steps), "change", st.kind.String(), "member", st.id, "peer", st.peer, "client", st.client)
-		var err error
-		switch st.kind {
-		case stepAddLearner:
-			err = s.node.AddLearner(ctx, st.id, st.peer, clientOpt(st.client)...)
-		case stepAddVoter:
-			err = s.node.AddVoter(ctx, st.id, st.peer, clientOpt(st.client)...)
-		case stepPromote:
-			err = s.node.Promote(ctx, st.id)
-		case stepRemove:
-			err = s.node.Remove(ctx, st.id)
-		}
-		if err != nil {
+		if err := s.runStep(ctx, st, before); err != nil {
 			now := s.node.Members()
 			code := proto.ErrNewConfigNoQuorum
 			if now.ConfIndex != before && !stepDone(now, st) {
@@ -225,6 +215,47 @@ func (s *Server) mayReconfig(auth []proto.ID) bool {
 		return slices.Contains(auth, superID)
 	}
 	return tree.Permits(r.ACL, proto.PermWrite, auth)
+}
+
+// stepAttempt bounds one proposal of a reconfig step before it is proposed again.
+var stepAttempt = 500 * time.Millisecond
+
+// runStep carries out one step: it proposes the change and waits until this member
+// has applied it. Raft turns a change proposed while the leader has yet to apply the
+// one before into an empty entry, and the waiter never hears of it: that happens
+// when a client sends a reconfig right after the reply to the last one came from a
+// member that applied that change before the leader did. So a proposal that is not
+// applied within stepAttempt is made again, as long as the membership has not
+// changed meanwhile (another change got in: the caller answers ReconfigInProgress)
+// and ctx lasts. Proposing a step twice is harmless: the change is the same, and
+// raft applies a repeated one as a no-op.
+func (s *Server) runStep(ctx context.Context, st reconfigStep, before uint64) error {
+	for {
+		attempt, cancel := context.WithTimeout(ctx, stepAttempt)
+		var err error
+		switch st.kind {
+		case stepAddLearner:
+			err = s.node.AddLearner(attempt, st.id, st.peer, clientOpt(st.client)...)
+		case stepAddVoter:
+			err = s.node.AddVoter(attempt, st.id, st.peer, clientOpt(st.client)...)
+		case stepPromote:
+			err = s.node.Promote(attempt, st.id)
+		case stepRemove:
+			err = s.node.Remove(attempt, st.id)
+		}
+		cancel()
+		if err == nil {
+			return nil
+		}
+		now := s.node.Members()
+		if stepDone(now, st) {
+			return nil // applied after all, late
+		}
+		if !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || now.ConfIndex != before {
+			return err
+		}
+		s.log.Info("reconfig step not applied in time; proposing it again", "change", st.kind.String(), "member", st.id)
+	}
 }
 
 func clientOpt(addr string) []raftnode.ChangeOption {
