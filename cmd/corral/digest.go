@@ -19,7 +19,12 @@ func digestCmd() *cobra.Command {
 			"as ZooKeeper's DigestAuthenticationProvider prints it. The part after -> is the id\n" +
 			"that digest ACLs name (digest:ID:perms) and that --super-digest takes.",
 		Example: "  corral digest super:secret\n  corral server --super-digest \"$(corral digest super:secret | sed 's/.*->//')\"",
-		Args:    cobra.MinimumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return fmt.Errorf("digest: give at least one user:password, as in: corral digest super:secret")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, a := range args {
 				user, pass, ok := strings.Cut(a, ":")

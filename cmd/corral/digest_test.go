@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -19,11 +20,13 @@ func TestDigest(t *testing.T) {
 	if out.String() != want {
 		t.Fatalf("output %q, want %q", out.String(), want)
 	}
-	cmd = digestCmd()
-	cmd.SetOut(&out)
-	cmd.SetErr(&out)
-	cmd.SetArgs([]string{"nopassword"})
-	if err := cmd.Execute(); err == nil {
-		t.Fatal("digest of an argument without a colon: no error")
+	for _, args := range [][]string{{"nopassword"}, {}} {
+		cmd = digestCmd()
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(args)
+		if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "user:password") {
+			t.Fatalf("digest %q: error %v, want one naming user:password", args, err)
+		}
 	}
 }
