@@ -14,8 +14,8 @@
 # After the workloads, each system also runs session-churn with CHURNERS concurrent
 # churners (-c, default 256; 0 skips it): a burst of connections beyond ZooKeeper's default
 # listen backlog of 50, reported as its own row with its own count of dropped connections,
-# and, once, against `corral bench floor-server` (canned replies, no state): the most any
-# server can reach with this client on this machine, for scale.
+# and, once, against `corral bench floor-server` (canned replies, no state): what
+# connections and round trips alone leave with this client on this machine, for scale.
 # Besides the workloads, memory and recovery are measured on one member of corral and of
 # ZooKeeper (-l: cumulative znode counts to load, 128 B each; -l "" skips it): RSS after
 # each load, and the time from process start to the first served getData after a restart.
@@ -136,12 +136,13 @@ else
 	if [[ -n $(git -C "$ROOT" status --porcelain -- cmd internal proto 2>/dev/null) ]]; then REV="$REV (with uncommitted changes)"; fi
 fi
 
-# wait_zkproto ADDRS: until a one-request bench succeeds on every address (at most 60 s).
+# wait_zkproto ADDRS [WORKLOAD]: until a one-request bench of WORKLOAD (default get)
+# succeeds on every address (at most 60 s).
 wait_zkproto() {
 	local a
 	for a in ${1//,/ }; do
 		for i in $(seq 120); do
-			if timeout 10 "$BIN" bench --servers "$a" --workload get --keys 1 --sessions 1 --inflight 1 \
+			if timeout 10 "$BIN" bench --servers "$a" --workload "${2:-get}" --keys 1 --sessions 1 --inflight 1 \
 				--requests 1 --warmup 0 -q >/dev/null 2>&1; then
 				continue 2
 			fi
@@ -335,11 +336,11 @@ for n in $MEMBERS; do
 done
 
 # The yardstick of session churn: a server that keeps no state and only answers, with
-# canned replies (`corral bench floor-server`), under the same client and churners. What
-# it reaches is all that connections and round trips leave on this machine: no server
-# can do better here. Result: $WORK/floor-burst.json.
+# canned replies (`corral bench floor-server`, a goroutine per connection like corral),
+# under the same client and churners. What it reaches is what connections and round
+# trips alone leave on this machine. Result: $WORK/floor-burst.json.
 measure_floor() {
-	local a fpid i
+	local a
 	[[ $CHURNERS -gt 0 ]] || return 0
 	if ((SECONDS > BUDGET)); then
 		log "floor: skipped, time budget of ${BUDGET}s spent"
@@ -348,13 +349,13 @@ measure_floor() {
 	alloc_port
 	a=127.0.0.1:$PORT
 	"$BIN" bench floor-server --listen "$a" --duration 300s 2>"$WORK/floor.log" &
-	fpid=$!
-	PIDS+=("$fpid")
-	for i in $(seq 40); do
-		timeout 10 "$BIN" bench --servers "$a" --workload session-churn --sessions 1 --requests 1 --warmup 0 -q \
-			>/dev/null 2>&1 && break
-		sleep 0.25
-	done
+	PIDS+=($!)
+	# It answers no getData: wait with the workload it serves.
+	if ! wait_zkproto "$a" session-churn; then
+		log "floor: did not start (not measured): $(tail -n 2 "$WORK/floor.log")"
+		stop_all
+		return 0
+	fi
 	target=(--servers "$a")
 	log "floor: session-churn with $CHURNERS churners against canned replies on $a"
 	run_bench "$WORK/floor-burst" --workload session-churn --sessions "$CHURNERS" --label "$CHURNERS churners"
@@ -485,26 +486,26 @@ mem_table() {
 		echo "| $n | $(mb "$cr") | $(mb "$zr") | ${cb:-–} | ${zb:-–} | $(ratio "$cb" "$zb") | $(mb "${M[corral.peak_kb_$n]:-}") | $(mb "${M[zk.peak_kb_$n]:-}") | $(secs "$ct") | $(secs "$zt") | $(ratio "$ct" "$zt") | $(mb "${M[corral.rss_kb_restarted_$n]:-}") | $(mb "${M[zk.rss_kb_restarted_$n]:-}") |"
 	done
 }
-# ops_per_sec FILE prints the first result's throughput in a --json report, or nothing.
-ops_per_sec() {
+# json_num FILE KEY prints the first numeric KEY of a --json report, rounded, or nothing.
+json_num() {
 	[[ -s $1 ]] || return 0
-	grep -o '"ops_per_sec": *[0-9.e+]*' "$1" | head -n 1 | sed 's/.*: *//' | awk '{printf "%.0f", $1}'
+	grep -o "\"$2\": *[0-9.e+]*" "$1" | head -n 1 | sed 's/.*: *//' | awk '{printf "%.0f", $1}'
 }
 
 # floor_line N prints, for N members, the churn burst of corral and ZooKeeper against
 # the floor server's (measure_floor), when there is one.
 floor_line() {
 	local f c z
-	f=$(ops_per_sec "$WORK/floor-burst.json")
+	f=$(json_num "$WORK/floor-burst.json" ops_per_sec)
 	[[ -n $f && $f != 0 ]] || return 0
-	c=$(ops_per_sec "$WORK/corral-$1-burst.json")
-	z=$(ops_per_sec "$WORK/zk-$1-burst.json")
+	c=$(json_num "$WORK/corral-$1-burst.json" ops_per_sec)
+	z=$(json_num "$WORK/zk-$1-burst.json" ops_per_sec)
 	local twice="" fcpu
 	[[ -n $z ]] && twice="; twice ZooKeeper's rate would be $(ratio "$((2 * z))" "$f") of it"
-	fcpu=$(grep -o '"server_cpu_us_per_op": *[0-9.e+]*' "$WORK/floor-burst.json" | head -n 1 | sed 's/.*: *//' | awk '{printf "%.0f", $1}')
+	fcpu=$(json_num "$WORK/floor-burst.json" server_cpu_us_per_op)
 	echo "For scale, session-churn with $CHURNERS churners against a server that keeps no state and only answers" \
-		"(\`corral bench floor-server\`, canned replies${fcpu:+, $fcpu µs of CPU per session}), under the same client: $f sessions/s, the most any" \
-		"server can reach on this machine. corral reaches $(ratio "$c" "$f") of it, ZooKeeper $(ratio "$z" "$f")$twice."
+		"(\`corral bench floor-server\`, canned replies${fcpu:+, $fcpu µs of CPU per session}), under the same client: $f sessions/s," \
+		"what connections and round trips alone leave on this machine. corral reaches $(ratio "$c" "$f") of it, ZooKeeper $(ratio "$z" "$f")$twice."
 	echo
 }
 mb() { if [[ -n $1 ]]; then awk -v k="$1" 'BEGIN {printf "%.0f", k/1024}'; else echo "–"; fi; }

@@ -20,9 +20,9 @@ func benchFloorCmd() *cobra.Command {
 		Long: `Run a ZooKeeper-protocol server that keeps no state and writes nothing: it grants
 every session, answers create, delete, getChildren, ping and closeSession at once with
 canned replies, and anything else with UNIMPLEMENTED. Run session-churn against it to
-learn what any server could reach with the same client on the same machine: what is
-left is the cost of connections and round trips themselves. It stops on SIGINT or
-SIGTERM, or after --duration.`,
+learn what connections and round trips alone cost with the same client on the same
+machine: the yardstick for a server's own work. It stops on SIGINT or SIGTERM, or after
+--duration.`,
 		Example: "  corral bench floor-server --listen 127.0.0.1:2999 &\n" +
 			"  corral bench --servers 127.0.0.1:2999 --workload session-churn --sessions 256",
 		Args: cobra.NoArgs,

@@ -2,10 +2,10 @@ package bench
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -56,12 +56,12 @@ func processesCPU(pids []int) (time.Duration, error) {
 
 // cpuWindow measures the CPU time the server processes use during a workload's
 // measured time: sampled when the warm-up ends and when the workload finishes.
+// stop, then result, are called by the goroutine that runs the workload.
 type cpuWindow struct {
-	pids  []int
-	timer *time.Timer
-
-	mu      sync.Mutex
-	started bool
+	pids    []int
+	timer   *time.Timer
+	sampled chan struct{} // closed once the first sample is taken (start, err set)
+	stopped bool
 	start   time.Duration
 	used    time.Duration
 	err     error
@@ -69,48 +69,37 @@ type cpuWindow struct {
 
 // startCPUWindow samples pids after delay (the rest of the warm-up).
 func startCPUWindow(pids []int, delay time.Duration) *cpuWindow {
-	w := &cpuWindow{pids: pids}
+	w := &cpuWindow{pids: pids, sampled: make(chan struct{})}
 	w.timer = time.AfterFunc(max(delay, 0), func() {
-		d, err := processesCPU(pids)
-		w.mu.Lock()
-		w.start, w.err, w.started = d, err, err == nil
-		w.mu.Unlock()
+		w.start, w.err = processesCPU(pids)
+		close(w.sampled)
 	})
 	return w
 }
 
 // stop takes the second sample.
 func (w *cpuWindow) stop() {
+	w.stopped = true
 	if w.timer.Stop() {
-		// The workload ended before its warm-up did: nothing measured.
+		w.err = errors.New("the workload ended within its warm-up")
+		return
+	}
+	<-w.sampled // the first sample may be being taken right now
+	if w.err != nil {
 		return
 	}
 	d, err := processesCPU(w.pids)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for !w.started && w.err == nil {
-		// The first sample is being taken right now.
-		w.mu.Unlock()
-		time.Sleep(time.Millisecond)
-		w.mu.Lock()
-	}
-	if w.err == nil && err != nil {
+	if err != nil {
 		w.err = err
+		return
 	}
-	if w.err == nil {
-		w.used = d - w.start
-	}
+	w.used = d - w.start
 }
 
 // result is the CPU time used between the samples, or an error saying why there is none.
 func (w *cpuWindow) result() (time.Duration, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err != nil {
-		return 0, w.err
+	if !w.stopped {
+		return 0, errors.New("the workload did not finish")
 	}
-	if !w.started {
-		return 0, fmt.Errorf("the workload ended within its warm-up")
-	}
-	return w.used, nil
+	return w.used, w.err
 }

@@ -33,15 +33,7 @@ func spinCPU(t *testing.T, d time.Duration) {
 func TestCPUWindow(t *testing.T) {
 	w := startCPUWindow([]int{os.Getpid()}, 100*time.Millisecond)
 	spinCPU(t, 150*time.Millisecond) // the warm-up, and past it: counted only after
-	for {
-		w.mu.Lock()
-		started := w.started || w.err != nil
-		w.mu.Unlock()
-		if started {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	<-w.sampled
 	before, _ := processCPU(os.Getpid())
 	spinCPU(t, 200*time.Millisecond)
 	w.stop()

@@ -19,10 +19,11 @@ import (
 // getChildren lists nothing, a ping is answered and closeSession is answered and the
 // connection closed. Anything else gets UNIMPLEMENTED.
 //
-// It is the yardstick of the session-churn workload: what any server, however fast,
-// would reach with the same client on the same machine, since the connection set-up,
-// the request round trips and the tear-down (kernel and Go runtime) are all that is
-// left. A target beyond it cannot be met there.
+// It is the yardstick of the session-churn workload: with the same client on the same
+// machine, what the connection set-up, the request round trips and the tear-down
+// (kernel and Go runtime, a goroutine per connection as in corral) cost when nothing
+// else is done. A Go server of corral's shape cannot do better; one built otherwise
+// (an event loop, another runtime) might, a little.
 type FloorServer struct {
 	ln      net.Listener
 	seq     atomic.Int64

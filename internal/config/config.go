@@ -300,7 +300,7 @@ func (c Server) Validate() error {
 		}
 	}
 	if c.SuperDigest != "" {
-		if err := CheckDigestID(c.SuperDigest); err != nil {
+		if err := checkDigestID(c.SuperDigest); err != nil {
 			bad("super-digest", "DigestAuthenticationProvider.superDigest", strconv.Quote(c.SuperDigest), err.Error())
 		}
 	}
@@ -419,9 +419,9 @@ func ParseIDs(s string) ([]uint64, error) {
 	return out, nil
 }
 
-// CheckDigestID reports whether id has the form of a digest id,
+// checkDigestID reports whether id has the form of a digest id,
 // user:base64(sha1(user:password)), as `corral digest` prints it.
-func CheckDigestID(id string) error {
+func checkDigestID(id string) error {
 	user, hash, ok := strings.Cut(id, ":")
 	if !ok || user == "" {
 		return errors.New("want user:base64(sha1(user:password)), as `corral digest user:password` prints it")

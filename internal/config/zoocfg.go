@@ -194,7 +194,7 @@ func parseZooCfg(file, text string) ([]pair, []string, error) {
 		case key == "DigestAuthenticationProvider.superDigest":
 			// ZooKeeper takes it as a system property (-Dzookeeper.…), which
 			// zoo.cfg sets for keys it does not know.
-			if cerr := CheckDigestID(v); cerr != nil {
+			if cerr := checkDigestID(v); cerr != nil {
 				err = fail("%s", cerr)
 			} else {
 				emit("super-digest", v)

@@ -258,12 +258,5 @@ func aclOf(n *node) []proto.ACL {
 // The server uses it to withhold watch events about nodes a watcher may not read,
 // as ZooKeeper does.
 func CanRead(acl []proto.ACL, auth []proto.ID) bool {
-	return Permits(acl, proto.PermRead, auth)
-}
-
-// Permits reports whether a caller with the ids auth has one of the perm bits on a
-// node with acl, as ZooKeeperServer.checkACL decides it (an empty ACL and the super
-// id allow everything).
-func Permits(acl []proto.ACL, perm int32, auth []proto.ID) bool {
-	return checkACL(&aclEntry{acl: acl}, perm, auth)
+	return checkACL(&aclEntry{acl: acl}, proto.PermRead, auth)
 }

@@ -184,6 +184,14 @@ func (t *Tree) multiRead(auth []proto.ID, body []byte) Result {
 	return Result{Resp: &proto.MultiResponse{Results: results}}
 }
 
+// Permits reports whether a caller with the ids auth has one of the perm bits on
+// the node at path, as ZooKeeperServer.checkACL decides it (the super id passes);
+// false if there is no such node.
+func (t *Tree) Permits(path string, perm int32, auth []proto.ID) bool {
+	n := t.nodes.get(lookupKey(path))
+	return n != nil && checkACL(n.acl, perm, auth)
+}
+
 // Stat returns the Stat of the node at path, as exists would, without ACL checks
 // or request decoding (the server uses it to replay watches on reconnect).
 func (t *Tree) Stat(path string) (proto.Stat, bool) {

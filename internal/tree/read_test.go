@@ -124,3 +124,26 @@ func TestAuthACL(t *testing.T) {
 		t.Errorf("setData by owner: %v", r.Err)
 	}
 }
+
+// Permits answers as the ACL checks of requests do: /zookeeper/config
+// (world:anyone r) is readable by anyone, writable only by the super id; a missing
+// node permits nothing.
+func TestPermits(t *testing.T) {
+	tr := New()
+	super := []proto.ID{{Scheme: "super", ID: ""}}
+	for _, c := range []struct {
+		path string
+		perm int32
+		auth []proto.ID
+		want bool
+	}{
+		{"/zookeeper/config", proto.PermRead, ipAuth, true},
+		{"/zookeeper/config", proto.PermWrite, ipAuth, false},
+		{"/zookeeper/config", proto.PermWrite, super, true},
+		{"/missing", proto.PermRead, super, false},
+	} {
+		if got := tr.Permits(c.path, c.perm, c.auth); got != c.want {
+			t.Errorf("Permits(%s, %d, %v) = %v, want %v", c.path, c.perm, c.auth, got, c.want)
+		}
+	}
+}
