@@ -66,6 +66,11 @@ func (s *Server) afterApply(zxid int64, e *tree.Entry, res tree.Result) {
 		if res.Err == proto.ErrOK {
 			s.sessions.add(e.SessionID, time.Duration(e.Timeout)*time.Millisecond, time.Now())
 		}
+	case tree.KindSessionRequest:
+		// res is the write's: the session may be open even if the write failed.
+		if _, ok := s.tree.Session(e.SessionID); ok {
+			s.sessions.add(e.SessionID, time.Duration(e.Timeout)*time.Millisecond, time.Now())
+		}
 	case tree.KindCloseSession:
 		s.sessions.remove(e.SessionID)
 	}

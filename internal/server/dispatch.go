@@ -51,8 +51,33 @@ func (c *conn) handle(frame []byte) string {
 		c.mu.Unlock()
 		c.enqueue(r)
 		e := &tree.Entry{Kind: tree.KindRequest, SessionID: sid, Op: h.Type, Body: body, Auth: auth, Time: now.UnixMilli()}
+		if c.hasNewSession.Load() {
+			// The session's first write: its creation goes in the same entry.
+			c.regMu.Lock()
+			defer c.regMu.Unlock()
+			if ns := c.takeNewSessionLocked(); ns != nil {
+				e.Kind, e.Timeout, e.Passwd = tree.KindSessionRequest, ns.Timeout, ns.Passwd
+				c.hasNewSession.Store(false)
+			}
+		}
 		return c.proposeFor(r, e)
 	case proto.OpCloseSession:
+		if c.hasNewSession.Load() {
+			c.regMu.Lock()
+			ns := c.takeNewSessionLocked()
+			c.hasNewSession.Store(false)
+			c.regMu.Unlock()
+			if ns != nil {
+				// Closed before anything of it reached the log: there is nothing
+				// to close but the connection.
+				r.kind, r.done = kindLocal, true
+				r.frame = replyFrame(r.xid, s.applied.Load(), proto.ErrOK, nil)
+				r.closeAfter = true
+				c.stopReading = true
+				c.enqueue(r)
+				return ""
+			}
+		}
 		r.kind = kindWrite
 		c.enqueue(r)
 		return c.proposeFor(r, &tree.Entry{Kind: tree.KindCloseSession, SessionID: sid, Time: now.UnixMilli()})

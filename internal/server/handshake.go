@@ -40,27 +40,28 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 	}
 	timeout := s.negotiateTimeout(req.TimeOut)
 	sid, passwd := req.SessionID, req.Passwd
-	var created *request
 	var createEntry *tree.Entry
+	deferred := false
 	if sid == 0 {
 		sid = s.newSessionID()
 		passwd = make([]byte, 16)
 		rand.Read(passwd)
 		createEntry = &tree.Entry{Kind: tree.KindCreateSession, SessionID: sid, Timeout: timeout, Passwd: passwd}
 		if s.cfg.EarlyConnectWindow > 0 && s.node.ContactWithin(s.cfg.EarlyConnectWindow) {
-			// The createSession entry is proposed now and the ConnectResponse sent
-			// at once, without waiting for the commit: the session's requests queue
-			// behind the entry in this connection's FIFO and their entries follow it
-			// in the log (a write from a session not yet created fails SESSIONEXPIRED
-			// at apply), so nothing the client sees can get ahead of its session's
-			// creation. A client that opens a session, creates an ephemeral and
-			// closes waits for two commits rather than three. Only while this member
-			// hears from its leader (or quorum) continuously, as under load: right
-			// after a partition the entry could be lost with the session's first
-			// requests, where waiting lets the client retry elsewhere unharmed. If
-			// it is lost anyway, the watchdog closes the connection as for any stuck
-			// write, and the client learns on reconnecting that the session expired.
-			created = &request{xid: 0, op: proto.OpCreateSession, kind: kindWrite, start: time.Now()}
+			// The ConnectResponse goes at once, and the session's creation is
+			// proposed later: with its first write, in the same entry (connect and
+			// create an ephemeral is how most sessions start, and then they cost one
+			// entry less), or on its own once the session has gone newSessionDelay
+			// without a write, or its connection closes (see registerSession). Its
+			// writes are proposed after it or with it, so none can get ahead of the
+			// session's creation in the log (a write from a session not created
+			// fails SESSIONEXPIRED at apply), and its reads need nothing from the
+			// log. Only while this member hears from its leader (or quorum)
+			// continuously, as under load: right after a partition the creation
+			// could be lost, where waiting lets the client retry elsewhere unharmed.
+			// If it is lost anyway, the client learns on its next write, or on
+			// reconnecting, that the session expired.
+			deferred = true
 		} else {
 			// Bounded by the proposal timeout: a proposal lost to a leader change
 			// must not keep the client waiting for a whole session timeout.
@@ -81,6 +82,14 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 		// it yet) may still hold a session whose close is already committed, and
 		// must not tell the client it is still alive. ZooKeeper's followers ask
 		// the leader (Learner.validateSession); a read barrier does the same.
+		s.connMu.Lock()
+		prev := s.sessConns[sid]
+		s.connMu.Unlock()
+		if prev != nil {
+			// The session's previous connection here may not have proposed its
+			// creation yet: now it must.
+			prev.registerSession()
+		}
 		if err := s.readBarrier(min(time.Duration(timeout)*time.Millisecond, s.proposalTimeout())); err != nil {
 			return "could not validate session " + sessionHex(sid) + " with the leader: " + err.Error(), false
 		}
@@ -121,15 +130,12 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 	if old != nil && old != c {
 		old.close("session moved to a new connection")
 	}
-	if created != nil {
-		// Proposed before the ConnectResponse leaves, so that whatever the client
-		// does next (here or, on this member's raft log, anywhere) comes after the
-		// session's creation in the log, as with ZooKeeper.
-		c.slots <- struct{}{} // it counts against MaxOutstanding like any request; the FIFO is empty
-		c.enqueue(created)
-		if err := s.propose(context.Background(), createEntry, waiter{c: c, req: created}); err != nil {
-			return "could not create session: " + err.Error(), false
-		}
+	if deferred {
+		c.regMu.Lock()
+		c.newSession = createEntry
+		c.hasNewSession.Store(true)
+		c.regTimer = time.AfterFunc(newSessionDelay, func() { c.registerSession() })
+		c.regMu.Unlock()
 	}
 	c.mu.Lock()
 	c.queueLocked(connectFrame(&proto.ConnectResponse{TimeOut: timeout, SessionID: sid, Passwd: passwd, OldClient: req.OldClient}))
@@ -186,6 +192,47 @@ func (s *Server) newSessionID() int64 {
 			return id
 		}
 	}
+}
+
+// newSessionDelay is how long a new session's creation may wait to be proposed with
+// its first write (see handshake) before it is proposed on its own. Until then only
+// the member holding its connection knows the session: were that member to fail, the
+// client would find the session expired on reconnecting elsewhere.
+const newSessionDelay = 50 * time.Millisecond
+
+// registerSession proposes the creation of the connection's session if that is still
+// to be done (see handshake). A failed proposal closes the connection: the client
+// learns on reconnecting whether the session was created.
+func (c *conn) registerSession() {
+	c.regMu.Lock()
+	e := c.newSession
+	c.newSession = nil
+	if c.regTimer != nil {
+		c.regTimer.Stop()
+	}
+	var err error
+	if e != nil {
+		err = c.s.propose(context.Background(), e, waiter{})
+	}
+	// Cleared only now: a write that finds it clear proposes without regMu, and
+	// must come after the creation.
+	c.hasNewSession.Store(false)
+	c.regMu.Unlock()
+	if err != nil {
+		go c.close("could not create session: " + err.Error())
+	}
+}
+
+// takeNewSession returns the creation of the connection's session if it is still to
+// be proposed, and clears it: the caller proposes it (with a write) or drops it (the
+// session closes before anything of it reached the log). The caller holds regMu.
+func (c *conn) takeNewSessionLocked() *tree.Entry {
+	e := c.newSession
+	if e != nil {
+		c.newSession = nil
+		c.regTimer.Stop()
+	}
+	return e
 }
 
 // newSessionGrace is how long after its creation (by the clock of the member that

@@ -181,3 +181,100 @@ func TestNewSessionIDs(t *testing.T) {
 		}
 	}
 }
+
+// A new session's creation rides with its first write: connecting and creating an
+// ephemeral take one log entry, and every member then knows the session and its node.
+func TestSessionCreationFoldedIntoFirstWrite(t *testing.T) {
+	ss := testCluster(t, nil, alwaysEarly)
+	_, follower := leaderAndFollower(t, ss)
+	before := follower.applied.Load()
+	nc := rawSession(t, follower, 10000)
+	sid, _ := rawSessionID(nc)
+	h := rawCall(t, nc, 1, proto.OpCreate, &proto.CreateRequest{Path: "/folded", ACL: proto.WorldACL(proto.PermAll), Flags: 1})
+	if h.Err != proto.ErrOK {
+		t.Fatalf("create: %+v", h)
+	}
+	if h.Zxid != before+1 {
+		t.Errorf("connect and create took log entries %d..%d, want one", before+1, h.Zxid)
+	}
+	for _, s := range ss {
+		waitUntil(t, "every member to apply the create", func() bool { return s.applied.Load() >= h.Zxid })
+		s.mu.RLock()
+		st, ok := s.tree.Stat("/folded")
+		_, open := s.tree.Session(sid)
+		s.mu.RUnlock()
+		if !ok || st.EphemeralOwner != sid || !open {
+			t.Errorf("member %d: /folded %+v (exists %v), session open %v", s.cfg.ID, st, ok, open)
+		}
+	}
+}
+
+// A session closed before it wrote anything never reaches the log: the close is
+// acknowledged and the connection closed, and no member ever knew the session.
+func TestSessionClosedBeforeAnyWrite(t *testing.T) {
+	ss := testCluster(t, nil, alwaysEarly)
+	_, follower := leaderAndFollower(t, ss)
+	before := follower.applied.Load()
+	nc := rawSession(t, follower, 10000)
+	sid, pw := rawSessionID(nc)
+	if h := rawCall(t, nc, 1, proto.OpExists, &proto.PathWatchRequest{Path: "/"}); h.Err != proto.ErrOK || h.Xid != 1 {
+		t.Fatalf("exists: %+v", h)
+	}
+	if h := rawCall(t, nc, 2, proto.OpCloseSession, nil); h.Err != proto.ErrOK || h.Xid != 2 {
+		t.Fatalf("closeSession: %+v", h)
+	}
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := proto.ReadFrame(nc, 1<<20, nil); !errors.Is(err, io.EOF) && !isConnReset(err) {
+		t.Fatalf("after closeSession: want the connection closed, got %v", err)
+	}
+	time.Sleep(2 * newSessionDelay)
+	for _, s := range ss {
+		if hasSession(s, sid) {
+			t.Errorf("member %d knows the closed session", s.cfg.ID)
+		}
+		if got := s.applied.Load(); got != before {
+			t.Errorf("member %d applied up to %d, want %d: the session reached the log", s.cfg.ID, got, before)
+		}
+	}
+	if r, ok := reattach(t, follower, sid, pw); !ok || r.TimeOut != 0 {
+		t.Errorf("reattach to the closed session: %+v (answered %v), want expired", r, ok)
+	}
+}
+
+// A session that only reads is still registered with the cluster, newSessionDelay
+// after it connected, so that it survives its member: reattached elsewhere, it is
+// the same session.
+func TestSessionWithoutWritesIsRegistered(t *testing.T) {
+	ss := testCluster(t, nil, alwaysEarly)
+	leader, follower := leaderAndFollower(t, ss)
+	nc := rawSession(t, follower, 10000)
+	defer nc.Close()
+	sid, pw := rawSessionID(nc)
+	waitUntil(t, "every member to know the session", func() bool {
+		for _, s := range ss {
+			if !hasSession(s, sid) {
+				return false
+			}
+		}
+		return true
+	})
+	if r, ok := reattach(t, leader, sid, pw); !ok || r.TimeOut <= 0 || r.SessionID != sid {
+		t.Fatalf("reattach on the leader: %+v (answered %v), want the session", r, ok)
+	}
+}
+
+// rawCall sends one request (req may be nil) and reads the reply's header.
+func rawCall(t *testing.T, nc net.Conn, xid int32, op proto.OpCode, req proto.Record) proto.ReplyHeader {
+	t.Helper()
+	e := proto.NewEncoder(nil)
+	off := proto.BeginFrame(e)
+	(&proto.RequestHeader{Xid: xid, Type: op}).Encode(e)
+	if req != nil {
+		req.Encode(e)
+	}
+	proto.EndFrame(e, off)
+	if _, err := nc.Write(e.Bytes()); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	return readReply(t, nc)
+}

@@ -38,6 +38,12 @@ func (t *Tree) Apply(zxid int64, e *Entry) Result {
 		}
 		c := &opCtx{zxid: zxid, now: e.Time, session: e.SessionID, auth: e.Auth}
 		return t.applyRequest(c, e.Op, e.Body)
+	case KindSessionRequest:
+		if res := t.createSession(e); res.Err != proto.ErrOK {
+			return res
+		}
+		c := &opCtx{zxid: zxid, now: e.Time, session: e.SessionID, auth: e.Auth}
+		return t.applyRequest(c, e.Op, e.Body)
 	case KindCreateSession:
 		return t.createSession(e)
 	case KindCloseSession:

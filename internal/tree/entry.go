@@ -22,6 +22,12 @@ const (
 	// KindDeleteContainer reaps the container or TTL node at Path if it is still due
 	// at Time (leader-initiated).
 	KindDeleteContainer Kind = 4
+	// KindSessionRequest is the first write of a session whose creation rides along
+	// with it: it opens session SessionID with Timeout and Passwd, as KindCreateSession
+	// (a no-op if it is open already), and then applies Op and Body as KindRequest.
+	// One entry instead of two for the commonest start of a session (connect, then
+	// create an ephemeral).
+	KindSessionRequest Kind = 5
 )
 
 // entryVersion is the first byte of every encoded entry: the on-disk format version.
@@ -37,10 +43,10 @@ type Entry struct {
 	SessionID int64
 	Time      int64 // proposer's wall clock, milliseconds since the epoch
 	Op        proto.OpCode
-	Body      []byte     // KindRequest: the request record
-	Auth      []proto.ID // KindRequest: the session's authenticated identities
-	Timeout   int32      // KindCreateSession: negotiated timeout in ms
-	Passwd    []byte     // KindCreateSession: the session password
+	Body      []byte     // KindRequest, KindSessionRequest: the request record
+	Auth      []proto.ID // KindRequest, KindSessionRequest: the session's authenticated identities
+	Timeout   int32      // KindCreateSession, KindSessionRequest: negotiated timeout in ms
+	Passwd    []byte     // KindCreateSession, KindSessionRequest: the session password
 	Path      string     // KindDeleteContainer
 	// MaxNeverUsed is KindDeleteContainer's znode.container.maxNeverUsedIntervalMs: a
 	// container that never had a child is due only when it is non-zero and the
@@ -62,13 +68,17 @@ func (e *Entry) Marshal() []byte {
 	enc.Long(e.SessionID)
 	enc.Long(e.Time)
 	switch e.Kind {
-	case KindRequest:
+	case KindRequest, KindSessionRequest:
 		enc.Int(int32(e.Op))
 		enc.Int(int32(len(e.Auth)))
 		for i := range e.Auth {
 			e.Auth[i].Encode(enc)
 		}
 		enc.Buffer(e.Body)
+		if e.Kind == KindSessionRequest {
+			enc.Int(e.Timeout)
+			enc.Buffer(e.Passwd)
+		}
 	case KindCreateSession:
 		enc.Int(e.Timeout)
 		enc.Buffer(e.Passwd)
@@ -91,7 +101,7 @@ func UnmarshalEntry(b []byte) (*Entry, error) {
 	e.SessionID = d.Long()
 	e.Time = d.Long()
 	switch e.Kind {
-	case KindRequest:
+	case KindRequest, KindSessionRequest:
 		e.Op = proto.OpCode(d.Int())
 		n := d.Count(8)
 		if n > 0 {
@@ -103,6 +113,10 @@ func UnmarshalEntry(b []byte) (*Entry, error) {
 			e.Auth = append(e.Auth, id)
 		}
 		e.Body = d.Buffer()
+		if e.Kind == KindSessionRequest {
+			e.Timeout = d.Int()
+			e.Passwd = d.Buffer()
+		}
 	case KindCreateSession:
 		e.Timeout = d.Int()
 		e.Passwd = d.Buffer()

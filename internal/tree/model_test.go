@@ -230,6 +230,16 @@ func (m *model) check(c *opCtx, path string, version int32) proto.Code {
 func (m *model) apply(zxid int64, e *Entry) Result {
 	m.zxid = zxid
 	switch e.Kind {
+	case KindSessionRequest:
+		if s, ok := m.sessions[e.SessionID]; ok {
+			if s.timeout != e.Timeout || !bytes.Equal(s.passwd, e.Passwd) {
+				return Result{Err: proto.ErrBadArguments}
+			}
+		} else {
+			m.sessions[e.SessionID] = &msess{timeout: e.Timeout, passwd: e.Passwd, created: e.Time}
+		}
+		c := &opCtx{zxid: zxid, now: e.Time, session: e.SessionID, auth: e.Auth}
+		return m.request(c, e.Op, e.Body)
 	case KindCreateSession:
 		if s, ok := m.sessions[e.SessionID]; ok {
 			if s.timeout == e.Timeout && bytes.Equal(s.passwd, e.Passwd) {

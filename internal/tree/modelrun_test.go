@@ -130,6 +130,14 @@ func (g *gen) entry() *Entry {
 			e.Body = proto.Marshal(&op.SetData)
 		}
 	}
+	if e.Kind == KindRequest && g.r.Intn(10) == 0 {
+		// A session's first write with its creation folded in; now and then with
+		// parameters that conflict with the session's if it is open already.
+		e.Kind, e.Timeout, e.Passwd = KindSessionRequest, 4000, []byte{byte(sess)}
+		if g.r.Intn(4) == 0 {
+			e.Timeout = 5000
+		}
+	}
 	return e
 }
 

@@ -118,3 +118,41 @@ func TestReaping(t *testing.T) {
 	}
 	checkInvariants(t, h.tree)
 }
+
+// TestSessionRequest: a session's first write with its creation folded in opens the
+// session and applies the write in one entry; the session is then as if created by
+// KindCreateSession, and a conflicting fold changes nothing.
+func TestSessionRequest(t *testing.T) {
+	h := newHarness(t)
+	body := encodeReq(proto.OpCreate, &proto.CreateRequest{Path: "/e", ACL: openACL, Flags: 1})
+	r := h.apply(&Entry{Kind: KindSessionRequest, SessionID: 9, Timeout: 6000, Passwd: []byte("p9"), Op: proto.OpCreate, Body: body, Auth: ipAuth})
+	if r.Err != 0 || r.Resp.(*proto.CreateResponse).Path != "/e" {
+		t.Fatalf("folded create: %v %+v", r.Err, r.Resp)
+	}
+	si, ok := h.tree.Session(9)
+	if !ok || si.Timeout != 6000 || string(si.Passwd) != "p9" || si.Created != h.now {
+		t.Fatalf("session after folded create: %+v %v", si, ok)
+	}
+	if st := h.stat("/e"); st.EphemeralOwner != 9 || st.Czxid != h.zxid {
+		t.Errorf("ephemeral /e: %+v", st)
+	}
+	// The write fails, the session is still opened: the two halves are independent.
+	r = h.apply(&Entry{Kind: KindSessionRequest, SessionID: 10, Timeout: 6000, Passwd: []byte("p10"), Op: proto.OpCreate, Body: body, Auth: ipAuth})
+	if _, ok := h.tree.Session(10); r.Err != proto.ErrNodeExists || !ok {
+		t.Errorf("failed folded create: %v, session opened %v", r.Err, ok)
+	}
+	// Again for an open session with the same parameters: only the write.
+	body2 := encodeReq(proto.OpCreate, &proto.CreateRequest{Path: "/f", ACL: openACL})
+	if r := h.apply(&Entry{Kind: KindSessionRequest, SessionID: 9, Timeout: 6000, Passwd: []byte("p9"), Op: proto.OpCreate, Body: body2, Auth: ipAuth}); r.Err != 0 {
+		t.Errorf("fold for an open session: %v", r.Err)
+	}
+	// Conflicting parameters: refused, and the write is not applied.
+	body3 := encodeReq(proto.OpCreate, &proto.CreateRequest{Path: "/g", ACL: openACL})
+	if r := h.apply(&Entry{Kind: KindSessionRequest, SessionID: 9, Timeout: 1, Passwd: []byte("p9"), Op: proto.OpCreate, Body: body3, Auth: ipAuth}); r.Err != proto.ErrBadArguments || h.exists("/g") {
+		t.Errorf("conflicting fold: %v, /g exists %v", r.Err, h.exists("/g"))
+	}
+	if r := h.apply(&Entry{Kind: KindCloseSession, SessionID: 9}); r.Err != 0 || h.exists("/e") {
+		t.Errorf("close of a folded session: %v, /e exists %v", r.Err, h.exists("/e"))
+	}
+	checkInvariants(t, h.tree)
+}

@@ -110,6 +110,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 func FuzzUnmarshalEntry(f *testing.F) {
 	f.Add((&Entry{Kind: KindRequest, Op: proto.OpCreate, Body: []byte{1, 2}, Auth: ipAuth}).Marshal())
 	f.Add((&Entry{Kind: KindCreateSession, Passwd: []byte("x")}).Marshal())
+	f.Add((&Entry{Kind: KindSessionRequest, Op: proto.OpCreate, Body: []byte{1}, Auth: ipAuth, Timeout: 4000, Passwd: []byte("x")}).Marshal())
 	f.Add((&Entry{Kind: KindDeleteContainer, Path: "/c", MaxNeverUsed: 5}).Marshal())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := UnmarshalEntry(b)

@@ -10,8 +10,10 @@ import (
 
 // norm renders replies, events and connect responses of one side into text in which
 // everything that legitimately differs between two servers is normalised:
-//   - zxids (reply headers, czxid/mzxid/pzxid) become Z1, Z2, … in order of first
-//     appearance on that side; values <= 0 stay literal;
+//   - zxids of writes (their reply headers, czxid/mzxid/pzxid) become Z1, Z2, … in
+//     order of first appearance on that side; the reply header of anything else (a
+//     read, a ping, sync, closeSession) shows the label of the newest write zxid seen
+//     at or below it (see zr); values <= 0 stay literal;
 //   - session ids (connect responses, ephemeralOwner) become S<n>, the n-th session
 //     opened in the seed;
 //   - ctime/mtime become T, after checking ctime <= mtime (and ctime > 0 for created
@@ -22,8 +24,9 @@ import (
 //
 // Sequential suffixes, data, versions, ACLs and error codes are compared exactly.
 type norm struct {
-	zx   map[int64]int
-	sess map[int64]int
+	zx    map[int64]int
+	known []int64 // the keys of zx, sorted
+	sess  map[int64]int
 }
 
 func newNorm() *norm { return &norm{zx: map[int64]int{}, sess: map[int64]int{}} }
@@ -36,8 +39,38 @@ func (n *norm) z(v int64) string {
 	if !ok {
 		id = len(n.zx) + 1
 		n.zx[v] = id
+		i, _ := slices.BinarySearch(n.known, v)
+		n.known = slices.Insert(n.known, i, v)
 	}
 	return fmt.Sprintf("Z%d", id)
+}
+
+// zr renders the zxid in the reply header of a request that writes nothing: the
+// server's last zxid, which may have moved on since the last write a client saw
+// through transactions no client sees. The reference spends one on every session's
+// creation; corral folds a session's creation into its first write, and spends none
+// on a session that never writes. So it shows as the label of the newest write zxid
+// at or below it: a reply older than the last write seen still shows as a
+// difference.
+func (n *norm) zr(v int64) string {
+	if _, ok := n.zx[v]; ok || v <= 0 {
+		return n.z(v)
+	}
+	i, _ := slices.BinarySearch(n.known, v)
+	if i == 0 {
+		return "Z0"
+	}
+	return n.z(n.known[i-1])
+}
+
+// writes reports whether op is a write that gets a zxid of its own, in both servers.
+func writes(op proto.OpCode) bool {
+	switch op {
+	case proto.OpCreate, proto.OpCreate2, proto.OpCreateContainer, proto.OpCreateTTL, proto.OpDelete,
+		proto.OpSetData, proto.OpSetACL, proto.OpCheck, proto.OpMulti:
+		return true
+	}
+	return false
 }
 
 func (n *norm) owner(v int64) string {
@@ -131,7 +164,11 @@ func aclsString(acls []proto.ACL) string {
 // reply renders a reply frame to the request op. checkOnly renders just err and zxid
 // (top-level check vs. the reference's one-op multi).
 func (n *norm) reply(op proto.OpCode, f frame, checkOnly bool) string {
-	h := fmt.Sprintf("err=%s zxid=%s", codeString(f.hdr.Err), n.z(f.hdr.Zxid))
+	zx := n.zr
+	if writes(op) {
+		zx = n.z
+	}
+	h := fmt.Sprintf("err=%s zxid=%s", codeString(f.hdr.Err), zx(f.hdr.Zxid))
 	if checkOnly {
 		if op == proto.OpMulti && f.hdr.Err == 0 {
 			// The reference's one-op multi: the outcome is in its only result.
@@ -139,7 +176,7 @@ func (n *norm) reply(op proto.OpCode, f frame, checkOnly bool) string {
 			if err := proto.Unmarshal(f.body, &r); err != nil || len(r.Results) != 1 {
 				return h + fmt.Sprintf(" (undecodable one-op multi %x)", f.body)
 			}
-			return fmt.Sprintf("err=%s zxid=%s", codeString(r.Results[0].Err), n.z(f.hdr.Zxid))
+			return fmt.Sprintf("err=%s zxid=%s", codeString(r.Results[0].Err), zx(f.hdr.Zxid))
 		}
 		return h
 	}
