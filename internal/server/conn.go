@@ -126,10 +126,10 @@ func (s *Server) accept(nc net.Conn) {
 // of what a connection cost to set up.
 var readBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
 
-// serve runs the connection: it reads requests on this goroutine and writes on another.
+// serve runs the connection: it reads requests on this goroutine and writes on another,
+// started once the handshake is answered (the ConnectResponse is written here).
 func (c *conn) serve() {
 	growStack()
-	go c.writeLoop()
 	br := readBufs.Get().(*bufio.Reader)
 	br.Reset(c.nc)
 	reason := c.readLoop(br)
@@ -157,12 +157,15 @@ func (c *conn) readLoop(br *bufio.Reader) string {
 	if _, err := io.ReadFull(br, body); err != nil {
 		return "handshake truncated: " + err.Error()
 	}
-	if reason, wait := c.handshake(body); reason != "" {
+	reason, wait := c.handshake(body)
+	go c.writeLoop()
+	if reason != "" {
 		return reason
 	} else if wait {
 		<-c.done
 		return ""
 	}
+	var deadlineSet time.Time
 	for {
 		// Backpressure: past MaxOutstanding requests in flight, stop reading.
 		select {
@@ -170,13 +173,13 @@ func (c *conn) readLoop(br *bufio.Reader) string {
 		case <-c.done:
 			return ""
 		}
-		c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.timeout.Load()) * time.Millisecond))
+		deadlineSet = c.extendReadDeadline(deadlineSet)
 		if hdr, err := br.Peek(4); err == nil && proto.FrameLength(hdr) > smallFrame {
 			// A large request: wait for room in the server-wide budget first.
 			if !c.s.inflight.wait(c.done) {
 				return ""
 			}
-			c.nc.SetReadDeadline(time.Now().Add(time.Duration(c.timeout.Load()) * time.Millisecond))
+			deadlineSet = c.extendReadDeadline(deadlineSet)
 		}
 		frame, err := proto.ReadFrame(br, c.s.cfg.MaxBuffer, nil)
 		if err != nil {
@@ -201,6 +204,21 @@ func (c *conn) readLoop(br *bufio.Reader) string {
 			return ""
 		}
 	}
+}
+
+// extendReadDeadline makes sure the connection is not cut for silence before the
+// session's timeout has passed from now, and returns when the deadline was last set.
+// It sets it a quarter of the timeout further than that, and so only once per quarter
+// timeout rather than before every request (each setting is a runtime timer change):
+// a client silent for its whole timeout is cut within 1.25 times it.
+func (c *conn) extendReadDeadline(set time.Time) time.Time {
+	timeout := time.Duration(c.timeout.Load()) * time.Millisecond
+	now := time.Now()
+	if now.Sub(set) < timeout/4 {
+		return set
+	}
+	c.nc.SetReadDeadline(now.Add(timeout + timeout/4))
+	return now
 }
 
 // reasonIdle closes a connection whose session sent nothing for its whole timeout.
@@ -292,6 +310,7 @@ func (c *conn) queueLocked(frame []byte) {
 // writeLoop writes the queued frames, each batch with one writev: no copy, and no
 // write buffer held by an idle connection.
 func (c *conn) writeLoop() {
+	var deadlineSet time.Time
 	for {
 		select {
 		case <-c.kick:
@@ -312,7 +331,12 @@ func (c *conn) writeLoop() {
 				}
 				break
 			}
-			c.nc.SetWriteDeadline(time.Now().Add(c.s.writeTimeout()))
+			if now := time.Now(); now.Sub(deadlineSet) >= c.s.writeTimeout()/4 {
+				// As for reads (extendReadDeadline): a client that reads nothing
+				// for 1 to 1.25 times the write timeout is cut off.
+				c.nc.SetWriteDeadline(now.Add(c.s.writeTimeout() + c.s.writeTimeout()/4))
+				deadlineSet = now
+			}
 			bufs := net.Buffers(batch) // WriteTo consumes bufs; batch's length stays
 			if _, err := bufs.WriteTo(c.nc); err != nil {
 				c.close("write: " + err.Error())
@@ -417,9 +441,10 @@ func (c *conn) drainLocked() {
 		if len(c.pending) == 0 {
 			c.pending = nil
 		}
-		c.s.stats.observe(r.op, time.Since(r.start))
-		c.s.metrics.observe(r.op, replyCode(r.frame), time.Since(r.start))
-		c.stats.observe(r, time.Since(r.start))
+		took := time.Since(r.start)
+		c.s.stats.observe(r.op, took)
+		c.s.metrics.observe(r.op, replyCode(r.frame), took)
+		c.stats.observe(r, took)
 		if r.frame != nil {
 			c.queueLocked(r.frame)
 		}

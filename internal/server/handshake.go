@@ -137,9 +137,14 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 		c.regTimer = time.AfterFunc(newSessionDelay, func() { c.registerSession() })
 		c.regMu.Unlock()
 	}
-	c.mu.Lock()
-	c.queueLocked(connectFrame(&proto.ConnectResponse{TimeOut: timeout, SessionID: sid, Passwd: passwd, OldClient: req.OldClient}))
-	c.mu.Unlock()
+	// Written here: the connection's writer starts after the handshake (so nothing
+	// can be written ahead of this), and a client waits for nothing else.
+	c.nc.SetWriteDeadline(time.Now().Add(s.writeTimeout()))
+	if _, err := c.nc.Write(connectFrame(&proto.ConnectResponse{TimeOut: timeout, SessionID: sid, Passwd: passwd, OldClient: req.OldClient})); err != nil {
+		return "write: " + err.Error(), false
+	}
+	s.stats.sent.Add(1)
+	c.stats.sent.Add(1)
 	return "", false
 }
 
