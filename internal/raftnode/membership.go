@@ -255,6 +255,10 @@ func (n *Node) memberAddrs() map[uint64]string {
 	return out
 }
 
+// IsMember reports whether id is a voter or learner in the configuration this member
+// has applied (Members().IsMember(id) without copying the configuration).
+func (n *Node) IsMember(id uint64) bool { return n.members.Load().IsMember(id) }
+
 // Members returns the configuration this member has applied.
 func (n *Node) Members() Membership {
 	m := *n.members.Load()

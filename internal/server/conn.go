@@ -2,8 +2,10 @@ package server
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -80,7 +82,8 @@ type conn struct {
 }
 
 func (s *Server) accept(nc net.Conn) {
-	host, _, _ := net.SplitHostPort(nc.RemoteAddr().String())
+	remote := nc.RemoteAddr().String()
+	host, _, _ := net.SplitHostPort(remote)
 	s.connMu.Lock()
 	if s.cfg.MaxConnections > 0 && len(s.conns) >= s.cfg.MaxConnections {
 		s.connMu.Unlock()
@@ -101,7 +104,7 @@ func (s *Server) accept(nc net.Conn) {
 	c := &conn{
 		s:        s,
 		nc:       nc,
-		remote:   nc.RemoteAddr().String(),
+		remote:   remote,
 		remoteIP: host,
 		started:  time.Now(),
 		kick:     make(chan struct{}, 1),
@@ -184,6 +187,13 @@ func (c *conn) readLoop(br *bufio.Reader) string {
 		frame, err := proto.ReadFrame(br, c.s.cfg.MaxBuffer, nil)
 		if err != nil {
 			<-c.slots
+			select {
+			case <-c.done:
+				// Closed by this side (say after closeSession): the error says
+				// only that, and formatting it costs more than the rest of a close.
+				return ""
+			default:
+			}
 			if errors.Is(err, io.EOF) {
 				return "client closed the connection"
 			}
@@ -233,6 +243,7 @@ func (c *conn) close(reason string) {
 	}
 	c.closed = true
 	close(c.done)
+	c.wake() // the writer waits on kick alone
 	c.out = nil
 	for _, r := range c.pending {
 		c.s.inflight.release(r.cost)
@@ -274,7 +285,9 @@ func (c *conn) closeAfterFlush(reason string) {
 	}
 	c.flushThen = true
 	c.mu.Unlock()
-	c.s.log.Debug("closing connection after flush", "remote", c.remote, "reason", reason)
+	if c.s.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.s.log.Debug("closing connection after flush", "remote", c.remote, "reason", reason)
+	}
 	c.wake()
 }
 
@@ -312,13 +325,13 @@ func (c *conn) queueLocked(frame []byte) {
 func (c *conn) writeLoop() {
 	var deadlineSet time.Time
 	for {
-		select {
-		case <-c.kick:
-		case <-c.done:
-			return
-		}
+		<-c.kick // close wakes it too
 		for {
 			c.mu.Lock()
+			if c.closed {
+				c.mu.Unlock()
+				return
+			}
 			batch := c.out
 			c.out = nil
 			c.outBytes = 0
@@ -441,10 +454,11 @@ func (c *conn) drainLocked() {
 		if len(c.pending) == 0 {
 			c.pending = nil
 		}
-		took := time.Since(r.start)
+		now := time.Now()
+		took := now.Sub(r.start)
 		c.s.stats.observe(r.op, took)
 		c.s.metrics.observe(r.op, replyCode(r.frame), took)
-		c.stats.observe(r, took)
+		c.stats.observe(r, took, now)
 		if r.frame != nil {
 			c.queueLocked(r.frame)
 		}

@@ -28,7 +28,7 @@ func (c *conn) handshake(body []byte) (reason string, wait bool) {
 	if why := s.divergence.Load(); why != nil {
 		return "not serving: " + *why, false
 	}
-	if !s.node.Members().IsMember(s.cfg.ID) {
+	if !s.node.IsMember(s.cfg.ID) {
 		return "this member is not (or no longer) part of the cluster", false
 	}
 	if s.node.Leader() == 0 {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +14,7 @@ import (
 type metrics struct {
 	reg        *prometheus.Registry
 	latency    *prometheus.HistogramVec
+	byOp       sync.Map // proto.OpCode -> prometheus.Observer: latency's child, looked up once
 	errors     *prometheus.CounterVec
 	rejected   prometheus.Counter
 	slow       prometheus.Counter
@@ -81,10 +83,13 @@ func newMetrics(s *Server) *metrics {
 
 // observe records one answered request.
 func (m *metrics) observe(op proto.OpCode, code proto.Code, d time.Duration) {
-	name := op.String()
-	m.latency.WithLabelValues(name).Observe(d.Seconds())
+	obs, ok := m.byOp.Load(op)
+	if !ok {
+		obs, _ = m.byOp.LoadOrStore(op, m.latency.WithLabelValues(op.String()))
+	}
+	obs.(prometheus.Observer).Observe(d.Seconds())
 	if code != proto.ErrOK {
-		m.errors.WithLabelValues(name, code.String()).Inc()
+		m.errors.WithLabelValues(op.String(), code.String()).Inc()
 	}
 }
 

@@ -89,10 +89,10 @@ type connStats struct {
 	maxLat   time.Duration
 }
 
-func (s *connStats) observe(r *request, d time.Duration) {
+func (s *connStats) observe(r *request, d time.Duration, now time.Time) {
 	s.mu.Lock()
 	s.lastLat = d
-	s.lastResp = time.Now()
+	s.lastResp = now
 	if r.op != proto.OpPing {
 		s.count++
 		s.totalLat += d
