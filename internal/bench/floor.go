@@ -22,8 +22,8 @@ import (
 // It is the yardstick of the session-churn workload: with the same client on the same
 // machine, what the connection set-up, the request round trips and the tear-down
 // (kernel and Go runtime, a goroutine per connection as in corral) cost when nothing
-// else is done. A Go server of corral's shape cannot do better; one built otherwise
-// (an event loop, another runtime) might, a little.
+// else is done. It is a yardstick, not a bound: a server built otherwise (an event
+// loop, another runtime) may spend less.
 type FloorServer struct {
 	ln      net.Listener
 	seq     atomic.Int64

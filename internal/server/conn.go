@@ -169,6 +169,7 @@ func (c *conn) readLoop(br *bufio.Reader) string {
 		return ""
 	}
 	var deadlineSet time.Time
+	setDeadline := c.nc.SetReadDeadline
 	for {
 		// Backpressure: past MaxOutstanding requests in flight, stop reading.
 		select {
@@ -176,13 +177,13 @@ func (c *conn) readLoop(br *bufio.Reader) string {
 		case <-c.done:
 			return ""
 		}
-		deadlineSet = c.extendReadDeadline(deadlineSet)
+		deadlineSet = extendDeadline(deadlineSet, c.sessionTimeout(), setDeadline)
 		if hdr, err := br.Peek(4); err == nil && proto.FrameLength(hdr) > smallFrame {
 			// A large request: wait for room in the server-wide budget first.
 			if !c.s.inflight.wait(c.done) {
 				return ""
 			}
-			deadlineSet = c.extendReadDeadline(deadlineSet)
+			deadlineSet = extendDeadline(deadlineSet, c.sessionTimeout(), setDeadline)
 		}
 		frame, err := proto.ReadFrame(br, c.s.cfg.MaxBuffer, nil)
 		if err != nil {
@@ -216,19 +217,23 @@ func (c *conn) readLoop(br *bufio.Reader) string {
 	}
 }
 
-// extendReadDeadline makes sure the connection is not cut for silence before the
-// session's timeout has passed from now, and returns when the deadline was last set.
-// It sets it a quarter of the timeout further than that, and so only once per quarter
-// timeout rather than before every request (each setting is a runtime timer change):
-// a client silent for its whole timeout is cut within 1.25 times it.
-func (c *conn) extendReadDeadline(set time.Time) time.Time {
-	timeout := time.Duration(c.timeout.Load()) * time.Millisecond
+// extendDeadline moves a connection's read or write deadline (move) lazily: set is
+// when it was last moved, and the peer gets d from now. It moves it a quarter of d
+// further than that, and so only once per quarter d rather than before every request
+// or reply (each move is a runtime timer change): a peer silent for d (or not reading
+// for d) is cut within 1.25 d. It returns when the deadline was last moved.
+func extendDeadline(set time.Time, d time.Duration, move func(time.Time) error) time.Time {
 	now := time.Now()
-	if now.Sub(set) < timeout/4 {
+	if now.Sub(set) < d/4 {
 		return set
 	}
-	c.nc.SetReadDeadline(now.Add(timeout + timeout/4))
+	move(now.Add(d + d/4))
 	return now
+}
+
+// sessionTimeout is the negotiated session timeout.
+func (c *conn) sessionTimeout() time.Duration {
+	return time.Duration(c.timeout.Load()) * time.Millisecond
 }
 
 // reasonIdle closes a connection whose session sent nothing for its whole timeout.
@@ -324,6 +329,7 @@ func (c *conn) queueLocked(frame []byte) {
 // write buffer held by an idle connection.
 func (c *conn) writeLoop() {
 	var deadlineSet time.Time
+	setDeadline := c.nc.SetWriteDeadline
 	for {
 		<-c.kick // close wakes it too
 		for {
@@ -344,12 +350,7 @@ func (c *conn) writeLoop() {
 				}
 				break
 			}
-			if now := time.Now(); now.Sub(deadlineSet) >= c.s.writeTimeout()/4 {
-				// As for reads (extendReadDeadline): a client that reads nothing
-				// for 1 to 1.25 times the write timeout is cut off.
-				c.nc.SetWriteDeadline(now.Add(c.s.writeTimeout() + c.s.writeTimeout()/4))
-				deadlineSet = now
-			}
+			deadlineSet = extendDeadline(deadlineSet, c.s.writeTimeout(), setDeadline)
 			bufs := net.Buffers(batch) // WriteTo consumes bufs; batch's length stays
 			if _, err := bufs.WriteTo(c.nc); err != nil {
 				c.close("write: " + err.Error())

@@ -148,7 +148,7 @@ func (s *Server) readBarrier(d time.Duration) error {
 // sync waits for a linearizable read barrier, then answers.
 func (c *conn) sync(r *request, path string) {
 	s := c.s
-	if err := s.readBarrier(time.Duration(c.timeout.Load()) * time.Millisecond); err != nil {
+	if err := s.readBarrier(c.sessionTimeout()); err != nil {
 		c.close("sync failed: " + err.Error())
 		return
 	}

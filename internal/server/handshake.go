@@ -210,13 +210,8 @@ const newSessionDelay = 50 * time.Millisecond
 // learns on reconnecting whether the session was created.
 func (c *conn) registerSession() {
 	c.regMu.Lock()
-	e := c.newSession
-	c.newSession = nil
-	if c.regTimer != nil {
-		c.regTimer.Stop()
-	}
 	var err error
-	if e != nil {
+	if e := c.takeNewSessionLocked(); e != nil {
 		err = c.s.propose(context.Background(), e, waiter{})
 	}
 	// Cleared only now: a write that finds it clear proposes without regMu, and
@@ -228,9 +223,11 @@ func (c *conn) registerSession() {
 	}
 }
 
-// takeNewSession returns the creation of the connection's session if it is still to
-// be proposed, and clears it: the caller proposes it (with a write) or drops it (the
-// session closes before anything of it reached the log). The caller holds regMu.
+// takeNewSessionLocked returns the creation of the connection's session if it is
+// still to be proposed, and clears it: the caller proposes it (on its own or with a
+// write) or drops it (the session closes before anything of it reached the log). The
+// caller holds regMu and clears hasNewSession once nothing can be proposed ahead of
+// the creation.
 func (c *conn) takeNewSessionLocked() *tree.Entry {
 	e := c.newSession
 	if e != nil {

@@ -32,15 +32,14 @@ func (t *Tree) Apply(zxid int64, e *Entry) Result {
 	t.cow = t.nodes.views.Load() > 0
 	t.lastZxid = zxid
 	switch e.Kind {
-	case KindRequest:
-		if _, ok := t.sessions[e.SessionID]; !ok {
-			return Result{Err: proto.ErrSessionExpired}
-		}
-		c := &opCtx{zxid: zxid, now: e.Time, session: e.SessionID, auth: e.Auth}
-		return t.applyRequest(c, e.Op, e.Body)
 	case KindSessionRequest:
 		if res := t.createSession(e); res.Err != proto.ErrOK {
 			return res
+		}
+		fallthrough // the session is open now: the write as any other
+	case KindRequest:
+		if _, ok := t.sessions[e.SessionID]; !ok {
+			return Result{Err: proto.ErrSessionExpired}
 		}
 		c := &opCtx{zxid: zxid, now: e.Time, session: e.SessionID, auth: e.Auth}
 		return t.applyRequest(c, e.Op, e.Body)
