@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/corral-io/corral/internal/bench"
+	"github.com/corral-io/corral/internal/sysmon"
 	"github.com/spf13/cobra"
 )
 
@@ -19,6 +20,7 @@ func benchCmd() *cobra.Command {
 		servers, workloads, etcd string
 		serverPIDs               string
 		jsonOut, quiet           bool
+		holdSysmon               bool
 		outPath                  string
 	)
 	cmd := &cobra.Command{
@@ -60,6 +62,12 @@ goes to stderr every second unless --quiet.`,
 			}
 			if !quiet {
 				cfg.Progress = cmd.ErrOrStderr()
+			}
+			if holdSysmon {
+				// The client shares the servers' cores: what it spends is theirs
+				// to lose (see internal/sysmon).
+				release, _ := sysmon.Hold()
+				defer release()
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -107,6 +115,7 @@ goes to stderr every second unless --quiet.`,
 	f.StringVar(&outPath, "out", "", "write the report (JSON with --json) to this file; the table still goes to stdout")
 	f.StringVar(&serverPIDs, "server-pids", "", "process ids of the servers, when they run on this machine: their CPU time over each workload's measured time is reported, in all and per op (Linux /proc)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
+	f.BoolVar(&holdSysmon, "hold-sysmon", true, "hold one more scheduler slot to keep the Go runtime's monitor thread from polling after idle spells, as corral server does (false: the plain runtime)")
 	return cmd
 }
 

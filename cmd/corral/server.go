@@ -14,6 +14,7 @@ import (
 	"github.com/corral-io/corral/internal/admin"
 	"github.com/corral-io/corral/internal/config"
 	"github.com/corral-io/corral/internal/server"
+	"github.com/corral-io/corral/internal/sysmon"
 	"github.com/spf13/cobra"
 )
 
@@ -121,6 +122,11 @@ func runServer(c config.Server, log *slog.Logger) error {
 		}
 	}
 	shareHostCPUs(peers, log)
+	if c.HoldSysmon {
+		release, ok := sysmon.Hold()
+		defer release()
+		log.Debug("holding a P to keep the runtime's sysmon from polling after idle spells (--hold-sysmon)", "held", ok, "gomaxprocs", runtime.GOMAXPROCS(0))
+	}
 	restoreGC := startupGC()
 	srv, err := server.New(server.Config{
 		Peers:                  peerMap,

@@ -108,6 +108,10 @@ type Server struct {
 	// the super user has. Empty: no super user, and reconfig is open to every
 	// client (see ReconfigEnabled).
 	SuperDigest string
+	// HoldSysmon keeps the Go runtime's monitor thread out of deep sleep, so it
+	// does not wake every 20 µs after each idle spell (see internal/sysmon): one
+	// more P, held by a thread asleep in the kernel. Default on.
+	HoldSysmon bool
 }
 
 // Default values that are not derived from others.
@@ -167,6 +171,7 @@ func Default() Server {
 		ContainerCheckInterval: DefaultContainerCheckInterval,
 		ReadOnlyMode:           true,
 		ReconfigEnabled:        true,
+		HoldSysmon:             true,
 		ContainerMaxPerMinute:  DefaultContainerMaxPerMinute,
 		FourLetterWords:        slices.Clone(DefaultFourLetterWords),
 		SnapshotCount:          DefaultSnapshotCount,

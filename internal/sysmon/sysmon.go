@@ -1,0 +1,23 @@
+// Package sysmon keeps the Go runtime's system monitor thread (sysmon) from waking
+// every 20 µs after each idle spell of the process.
+//
+// sysmon sleeps deeply while every P (the runtime's scheduler slot) is idle, and the
+// next system call of any goroutine wakes it with its polling interval reset to
+// 20 µs, which it doubles only after 50 rounds with nothing to do (see sysmon in
+// runtime/proc.go, and go.dev/issue/18236). A server that goes idle between requests,
+// as each member of a cluster does between raft rounds at low load, thus pays for
+// dozens of sysmon wake-ups per request. Where a context switch is cheap, that is a
+// few per cent of its CPU; in a virtual machine where it is costly (paravirtualized
+// page tables, say), it was a quarter of it (perf, three members on one 2-core VM,
+// one client writing at a time).
+//
+// Hold parks one goroutine in the kernel while it holds a P, which the runtime does
+// not see as idle: no P set is ever wholly idle, so sysmon never sleeps deeply and
+// backs off to its 10 ms interval whenever it has nothing to do. It adds that P to
+// GOMAXPROCS, so the rest of the process runs with as many as before.
+package sysmon
+
+import "sync/atomic"
+
+// held says whether Hold's goroutine is running (one per process).
+var held atomic.Bool

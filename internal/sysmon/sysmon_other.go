@@ -1,0 +1,6 @@
+//go:build !linux
+
+package sysmon
+
+// Hold does nothing outside Linux (the workaround is measured there only).
+func Hold() (release func(), ok bool) { return func() {}, false }
