@@ -12,9 +12,12 @@
 // one client writing at a time).
 //
 // Hold parks one goroutine in the kernel while it holds a P, which the runtime does
-// not see as idle: no P set is ever wholly idle, so sysmon never sleeps deeply and
+// not see as idle: the Ps are never all idle, so sysmon never sleeps deeply and
 // backs off to its 10 ms interval whenever it has nothing to do. It adds that P to
-// GOMAXPROCS, so the rest of the process runs with as many as before.
+// GOMAXPROCS, so the rest of the process runs with as many as before. It does so only
+// while the process is not busy (CPU time over wall time, judged every 50 ms or
+// more): a busy process keeps sysmon awake by itself, and there the held P, yielded
+// at every preemption, lets one thread more run Go code than there are cores for.
 package sysmon
 
 import "sync/atomic"

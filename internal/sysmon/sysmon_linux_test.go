@@ -2,6 +2,7 @@ package sysmon
 
 import (
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -85,4 +86,38 @@ func TestAsyncPreemptOff(t *testing.T) {
 			t.Errorf("GODEBUG=%q: asyncPreemptOff() = %v, want %v", c.godebug, got, c.want)
 		}
 	}
+}
+
+// A busy process lets the P go (GOMAXPROCS back to what it was) and holds one again
+// once idle. The bounds are lowered so that a busy loop is busy enough even on a
+// machine other tests load too.
+func TestHoldLetsGoWhileBusy(t *testing.T) {
+	defer func(b, i float64) { busyAbove, idleBelow = b, i }(busyAbove, idleBelow)
+	busyAbove, idleBelow = 0.05, 0.02
+	before := runtime.GOMAXPROCS(0)
+	release, ok := Hold()
+	if !ok {
+		t.Fatal("Hold() did not hold")
+	}
+	defer release()
+	waitProcs := func(want int, what string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for runtime.GOMAXPROCS(0) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: GOMAXPROCS = %d after 10 s, want %d", what, runtime.GOMAXPROCS(0), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	var stop atomic.Bool
+	for range before {
+		go func() {
+			for !stop.Load() {
+			}
+		}()
+	}
+	waitProcs(before, "busy")
+	stop.Store(true)
+	waitProcs(before+1, "idle again")
 }
