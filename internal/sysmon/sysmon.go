@@ -16,8 +16,9 @@
 // backs off to its 10 ms interval whenever it has nothing to do. It adds that P to
 // GOMAXPROCS, so the rest of the process runs with as many as before. It does so only
 // while the process is not busy (CPU time over wall time, judged every 50 ms or
-// more): a busy process keeps sysmon awake by itself, and there the held P, yielded
-// at every preemption, lets one thread more run Go code than there are cores for.
+// more): a busy process keeps sysmon awake by itself, and there the held P cost
+// throughput and latency (likely because, yielded at every preemption, it lets one
+// thread more run Go code than there are cores for).
 package sysmon
 
 import "sync/atomic"

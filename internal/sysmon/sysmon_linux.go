@@ -11,9 +11,9 @@ import (
 // Utilization bounds (CPU time of the process over wall time, per P it had before
 // Hold): above busyAbove the process lets the P go, below idleBelow it holds one
 // again. A busy process does not leave every P idle, so sysmon does not sleep deeply
-// anyway; and there the extra P costs: when the held goroutine yields it (as it must,
-// at every preemption), one more thread runs Go code than the process had before, and
-// on a saturated host the kernel time-slices them. Measured, one member under
+// anyway; and there the extra P costs, likely because when the held goroutine yields it
+// (as it must, at every preemption) one more thread runs Go code than the process had
+// before, and on a saturated host the kernel time-slices them. Measured, one member under
 // saturating writes on a 2-core VM: a quarter of the throughput and a p99 four times
 // as long, while held.
 var (
