@@ -2,6 +2,7 @@ package sysmon
 
 import (
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -72,10 +73,13 @@ func Hold() (release func(), ok bool) {
 			runtime.GOMAXPROCS(procs)
 		}
 	}()
+	var once sync.Once
 	return func() {
-		stop.Store(true)
-		<-done // within 50 ms
-		held.Store(false)
+		once.Do(func() {
+			stop.Store(true)
+			<-done // within 50 ms
+			held.Store(false)
+		})
 	}, true
 }
 
