@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	"github.com/corral-io/corral/internal/transport"
-	"github.com/corral-io/corral/internal/tree"
 	"github.com/corral-io/corral/proto"
 )
 
@@ -26,25 +24,7 @@ func leaderAndFollower(t *testing.T, ss []*Server) (leader, follower *Server) {
 	if leader == nil || follower == nil {
 		t.Fatal("no leader and follower")
 	}
-	settle(t, leader, ss)
 	return leader, follower
-}
-
-// settle commits one entry through the leader (closing a session that does not
-// exist) and waits until every member has applied it, so that the entries of the
-// cluster's start (the new leader's empty entry among them) are behind every member
-// before a test counts what it adds to the log.
-func settle(t *testing.T, leader *Server, ss []*Server) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := leader.proposeWait(ctx, &tree.Entry{Kind: tree.KindCloseSession, SessionID: 1}); err != nil {
-		t.Fatalf("settling the cluster: %v", err)
-	}
-	at := leader.applied.Load()
-	for _, s := range ss {
-		waitUntil(t, "every member to apply the settling entry", func() bool { return s.applied.Load() >= at })
-	}
 }
 
 // The ConnectResponse of a new session leaves before its createSession entry

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/corral-io/corral/internal/testutil/corralproc"
 	"github.com/corral-io/corral/internal/transport"
+	"github.com/corral-io/corral/internal/tree"
 	"github.com/corral-io/corral/proto"
 )
 
@@ -36,7 +38,35 @@ func testCluster(t *testing.T, faults *transport.Faults, mods ...func(*Config)) 
 		}
 		return true
 	})
+	var leader *Server
+	waitUntil(t, "a member that knows it leads", func() bool {
+		for _, s := range ss {
+			if s.node.IsLeader() {
+				leader = s
+				return true
+			}
+		}
+		return false
+	})
+	settle(t, leader, ss)
 	return ss
+}
+
+// settle commits one entry through the leader (closing a session that does not
+// exist) and waits until every member has applied it, so that the entries of the
+// cluster's start (the new leader's empty entry among them) are behind every member
+// before a test counts what it adds to the log.
+func settle(t *testing.T, leader *Server, ss []*Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := leader.proposeWait(ctx, &tree.Entry{Kind: tree.KindCloseSession, SessionID: 1}); err != nil {
+		t.Fatalf("settling the cluster: %v", err)
+	}
+	at := leader.applied.Load()
+	for _, s := range ss {
+		waitUntil(t, "every member to apply the settling entry", func() bool { return s.applied.Load() >= at })
+	}
 }
 
 func waitUntil(t *testing.T, what string, ok func() bool) {
