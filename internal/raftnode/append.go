@@ -1,6 +1,7 @@
 package raftnode
 
 import (
+	"runtime"
 	"sync"
 	"time"
 
@@ -57,6 +58,13 @@ func (a *appender) run() {
 			return
 		}
 		batch = append(batch[:0], m)
+		// Let the goroutines that are runnable now (the Ready loop, streams
+		// from the leader, connections) go first: what they hand over joins
+		// this batch, and one fsync covers it. An fsync costs far more than a
+		// trip through the run queue, which is all this costs when nothing
+		// else is runnable. Under session churn on 3 members this cut the
+		// fsyncs, and the CPU per session by about a tenth (the issue 6 note).
+		runtime.Gosched()
 	drain:
 		for len(batch) < cap(a.c) {
 			select {

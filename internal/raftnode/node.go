@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -404,6 +405,10 @@ func (n *Node) run() {
 		case <-n.app.done: // a fatal write error
 			return
 		case <-wake:
+			// As in the appender: whatever the goroutines runnable now step
+			// into raft (proposals, acknowledgements) joins the next Ready,
+			// so one Ready (one message per follower, one append) carries it.
+			runtime.Gosched()
 		}
 	}
 }
