@@ -117,6 +117,7 @@ type Node struct {
 	stopOnce sync.Once
 	graceful atomic.Bool           // Stop (not halt) ended the loop: snapshotOnStop
 	failErr  atomic.Pointer[error] // set when a fatal storage error ended the loop
+	lost     atomic.Bool           // set once a heartbeat showed acknowledged entries lost (logLost)
 }
 
 // Start opens (or creates) the data dir, restores the newest valid snapshot into sm, replays the WAL,
@@ -847,7 +848,44 @@ func (n *Node) Step(_ context.Context, m raftpb.Message) error {
 	if m.From < uint64(len(n.heardAt)) {
 		n.heardAt[m.From].Store(time.Now().UnixNano())
 	}
+	if n.lost.Load() {
+		return errLogLost
+	}
+	if m.Type == raftpb.MsgHeartbeat {
+		if last, err := n.ms.LastIndex(); err == nil && m.Commit > last {
+			return n.logLost(m, last)
+		}
+	}
 	return n.mapErr(n.rn.Step(m))
+}
+
+// errLogLost is what Step returns for a heartbeat that shows this member lost
+// acknowledged entries.
+var errLogLost = errors.New("raftnode: this member's log lacks entries it acknowledged")
+
+// logLost handles a heartbeat whose commit index lies beyond the end of this
+// member's log. A leader never sends a follower a commit index above what that
+// follower acknowledged as written, so this member acknowledged entries it no
+// longer has: its data directory was wiped, replaced by an older copy, or the
+// disk lost synced writes. raft would panic; a member that lost acknowledged
+// writes must not vote or acknowledge again under its id (a write the majority
+// confirmed could be lost), so it says what happened and how to recover, and
+// exits.
+func (n *Node) logLost(m raftpb.Message, last uint64) error {
+	if n.lost.Swap(true) {
+		return errLogLost // a heartbeat that raced with the first
+	}
+	n.lg.Error("this member's data directory has lost entries it acknowledged (it was wiped, "+
+		"restored from an older copy, or the disk lost synced writes); it cannot rejoin under "+
+		"the same id with this data. Restore the data directory, or remove the member "+
+		"(reconfig -remove ID), add it again (reconfig -add) and start it with --join and "+
+		"an empty data directory",
+		"leader", fmt.Sprintf("%x", m.From), "acknowledgedUpTo", m.Commit, "logEndsAt", last,
+		"dataDir", n.cfg.DataDir)
+	e := fmt.Errorf("%w: the leader holds it acknowledged index %d, its log ends at %d", errLogLost, m.Commit, last)
+	n.failErr.Store(&e)
+	exit(1)
+	return e
 }
 
 // Stop stops the member and closes its storage. When this member leads a
