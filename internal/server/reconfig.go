@@ -580,7 +580,9 @@ func (s *Server) configApplied(index uint64) {
 		return
 	}
 	s.fireEvents([]tree.Event{{Type: proto.EventNodeDataChanged, Path: ConfigPath, ACL: proto.WorldACL(proto.PermRead)}})
-	if len(m.Voters) > 0 && !m.IsMember(s.cfg.ID) {
+	was := s.wasMember
+	s.wasMember = m.IsMember(s.cfg.ID)
+	if was && !s.wasMember {
 		s.log.Warn("this member has been removed from the cluster: closing its client connections; stop it",
 			"config_version", fmt.Sprintf("%x", index))
 		go func() {

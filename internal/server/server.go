@@ -168,6 +168,9 @@ type Server struct {
 	// digests and divergence: the cross-member state check (digest.go).
 	digests   *digestBook
 	nodeReady atomic.Bool // s.node is set
+	// wasMember says whether the membership applied last included this member (s.mu):
+	// only a change from member to non-member means it was removed (configApplied).
+	wasMember bool
 	// digestsAgreed counts checkpoints where every member reported the same digest.
 	digestsAgreed atomic.Int64
 	divergence    atomic.Pointer[string]
@@ -226,7 +229,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.node = node
+	s.mu.Lock()
+	// A member that joins starts with no membership and then applies, while catching
+	// up, the configurations from before it was added: none of them removes it.
+	s.wasMember = node.Members().IsMember(cfg.ID)
 	s.nodeReady.Store(true)
+	s.mu.Unlock()
 	node.OnApp(s.onPeerMessage)
 	s.mu.RLock()
 	for _, si := range s.tree.Sessions() {

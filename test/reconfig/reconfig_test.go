@@ -202,6 +202,17 @@ func TestReconfig(t *testing.T) {
 		d, _, err := c4.Get(ctx(t), "/before")
 		return err == nil && string(d) == "x"
 	})
+	// Catching up, it applies the configurations from before it was added: none
+	// of them means it was removed.
+	log, err := os.ReadFile(m4.LogPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(log)) {
+		if strings.Contains(line, "has been removed") {
+			t.Fatalf("member 4 says it was removed while joining: %s", line)
+		}
+	}
 	if _, err := c4.Create(ctx(t), "/via-observer", nil, client.Persistent); err != nil {
 		t.Fatalf("write through the observer: %v", err)
 	}
