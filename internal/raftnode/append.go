@@ -59,11 +59,12 @@ func (a *appender) run() {
 		}
 		batch = append(batch[:0], m)
 		// Let the goroutines that are runnable now (the Ready loop, streams
-		// from the leader, connections) go first: what they hand over joins
-		// this batch, and one fsync covers it. An fsync costs far more than a
-		// trip through the run queue, which is all this costs when nothing
-		// else is runnable. Under session churn on 3 members this cut the
-		// fsyncs, and the CPU per session by about a tenth (the issue 6 note).
+		// from the leader, connections) go first, on this thread, before the
+		// fsync blocks it; what they hand over meanwhile joins this batch.
+		// When nothing else is runnable this returns at once. Measured under
+		// session churn on 3 members (with the Ready loop's yield): context
+		// switches per session 25-32 -> 15-16 and the CPU per session about a
+		// tenth lower; the fsyncs per session did not change (1.3-1.4).
 		runtime.Gosched()
 	drain:
 		for len(batch) < cap(a.c) {

@@ -117,7 +117,6 @@ type Node struct {
 	stopOnce sync.Once
 	graceful atomic.Bool           // Stop (not halt) ended the loop: snapshotOnStop
 	failErr  atomic.Pointer[error] // set when a fatal storage error ended the loop
-	lost     atomic.Bool           // set once a heartbeat showed acknowledged entries lost (logLost)
 }
 
 // Start opens (or creates) the data dir, restores the newest valid snapshot into sm, replays the WAL,
@@ -406,9 +405,9 @@ func (n *Node) run() {
 		case <-n.app.done: // a fatal write error
 			return
 		case <-wake:
-			// As in the appender: whatever the goroutines runnable now step
-			// into raft (proposals, acknowledgements) joins the next Ready,
-			// so one Ready (one message per follower, one append) carries it.
+			// As in the appender: the goroutines runnable now (connections
+			// proposing, streams stepping acknowledgements) go first, and what
+			// they step into raft is in the next Ready.
 			runtime.Gosched()
 		}
 	}
@@ -604,10 +603,14 @@ func (n *Node) maybeSignalReady() {
 
 // fatal handles an error that leaves memory possibly ahead of disk: log it and
 // exit the process. If exit returns (tests), the loop ends.
+// Only the first fatal error is logged and exits: the goroutines that meet one
+// concurrently (the appender, the transport's streams) do not repeat it.
 func (n *Node) fatal(msg string, err error) bool {
-	n.lg.Error("raftnode: fatal storage error, exiting: "+msg, "err", err)
 	e := fmt.Errorf("raftnode: %s: %w", msg, err)
-	n.failErr.Store(&e)
+	if !n.failErr.CompareAndSwap(nil, &e) {
+		return false
+	}
+	n.lg.Error("raftnode: fatal storage error, exiting: "+msg, "err", err)
 	exit(1)
 	return false
 }
@@ -848,7 +851,7 @@ func (n *Node) Step(_ context.Context, m raftpb.Message) error {
 	if m.From < uint64(len(n.heardAt)) {
 		n.heardAt[m.From].Store(time.Now().UnixNano())
 	}
-	if n.lost.Load() {
+	if p := n.failErr.Load(); p != nil && errors.Is(*p, errLogLost) {
 		return errLogLost
 	}
 	if m.Type == raftpb.MsgHeartbeat {
@@ -870,22 +873,17 @@ var errLogLost = errors.New("raftnode: this member's log lacks entries it acknow
 // disk lost synced writes. raft would panic; a member that lost acknowledged
 // writes must not vote or acknowledge again under its id (a write the majority
 // confirmed could be lost), so it says what happened and how to recover, and
-// exits.
+// exits. Only a leader that saw the acknowledgements can tell: a new leader starts
+// every follower's progress at 0, and catches a wiped member up without a word.
 func (n *Node) logLost(m raftpb.Message, last uint64) error {
-	if n.lost.Swap(true) {
-		return errLogLost // a heartbeat that raced with the first
-	}
-	n.lg.Error("this member's data directory has lost entries it acknowledged (it was wiped, "+
+	err := fmt.Errorf("%w: leader %x holds it acknowledged index %d, its log (data dir %s) ends at %d",
+		errLogLost, m.From, m.Commit, n.cfg.DataDir, last)
+	n.fatal("this member's data directory has lost entries it acknowledged (it was wiped, "+
 		"restored from an older copy, or the disk lost synced writes); it cannot rejoin under "+
 		"the same id with this data. Restore the data directory, or remove the member "+
 		"(reconfig -remove ID), add it again (reconfig -add) and start it with --join and "+
-		"an empty data directory",
-		"leader", fmt.Sprintf("%x", m.From), "acknowledgedUpTo", m.Commit, "logEndsAt", last,
-		"dataDir", n.cfg.DataDir)
-	e := fmt.Errorf("%w: the leader holds it acknowledged index %d, its log ends at %d", errLogLost, m.Commit, last)
-	n.failErr.Store(&e)
-	exit(1)
-	return e
+		"an empty data directory", err)
+	return err
 }
 
 // Stop stops the member and closes its storage. When this member leads a
