@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/corral-io/corral/internal/transport"
+	"github.com/corral-io/corral/internal/trash"
 	"go.etcd.io/etcd/client/pkg/v3/fileutil"
 	"go.etcd.io/etcd/server/v3/storage/wal"
 	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
@@ -51,6 +52,7 @@ type Node struct {
 
 	walDir, snapDir string
 	lock            *fileutil.LockedFile
+	bin             *trash.Bin // removes purged snapshots and WAL segments gently
 
 	// Owned by the loop goroutine.
 	confState     raftpb.ConfState
@@ -156,6 +158,9 @@ func Start(cfg Config, sm StateMachine) (*Node, error) {
 		if n.w != nil {
 			n.w.Close()
 		}
+		if n.bin != nil {
+			n.bin.Close()
+		}
 		if n.lock != nil {
 			n.lock.Close()
 		}
@@ -197,6 +202,9 @@ func (n *Node) open() error {
 		return fmt.Errorf("raftnode: data dir %s is in use by another process: %w", n.cfg.DataDir, err)
 	}
 	n.lock = lock
+	if n.bin, err = trash.Open(filepath.Join(n.cfg.DataDir, "trash"), n.lg, trash.Options{}); err != nil {
+		return err
+	}
 	if err := removeTmpFiles(n.snapDir); err != nil {
 		return err
 	}
@@ -629,6 +637,7 @@ func (n *Node) shutdown() {
 			n.lg.Error("closing WAL", "err", err)
 		}
 	}
+	n.bin.Close()
 	n.lock.Close()
 	close(n.done)
 	n.lg.Info("stopped", "applied", n.applied.Load())

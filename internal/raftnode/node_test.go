@@ -321,6 +321,20 @@ func TestSnapshotCompactionRestart(t *testing.T) {
 	n2 := mustStart(t, cfg, sm2)
 	after := sm2.state()
 	applyCalls, restores := sm2.calls()
+	// The purged files went to the trash bin; what the first run left there is
+	// removed by the second.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		des, err := os.ReadDir(filepath.Join(dir, "trash"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(des) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d files still in the trash bin", len(des))
+		}
+	}
 	n2.Stop()
 	if restores != 1 {
 		t.Fatalf("%d snapshot restores, want 1", restores)

@@ -478,7 +478,8 @@ func (n *Node) snapshotNow() bool {
 
 // purge keeps the newest SnapshotRetain snapshot files and deletes older ones,
 // then deletes the WAL segments that only hold entries before the oldest
-// snapshot kept (so start-up can fall back to any kept snapshot).
+// snapshot kept (so start-up can fall back to any kept snapshot). The files go
+// to the trash bin, which frees their blocks gradually (see package trash).
 func (n *Node) purge() error {
 	snaps, err := listSnaps(n.snapDir)
 	if err != nil {
@@ -491,7 +492,7 @@ func (n *Node) purge() error {
 	oldest := snaps[keep-1].index
 	for _, s := range snaps[keep:] {
 		p := filepath.Join(n.snapDir, s.name)
-		if err := os.Remove(p); err != nil {
+		if err := n.bin.Remove(p); err != nil {
 			return err
 		}
 		n.lg.Info("purged snapshot", "file", p)
@@ -504,7 +505,7 @@ func (n *Node) purge() error {
 	if err := n.w.ReleaseLockTo(oldest); err != nil {
 		return err
 	}
-	return purgeWAL(n.lg, n.walDir, oldest)
+	return purgeWAL(n.lg, n.walDir, oldest, n.bin.Remove)
 }
 
 // refreshSnapshots rewrites MsgSnap messages whose snapshot predates the

@@ -135,9 +135,9 @@ func listWALSegments(dir string) ([]walSegment, error) {
 
 // purgeWAL removes the WAL segments that hold nothing at or after index:
 // every segment before the last one whose first index is <= index (the
-// segment wal.Open(index) starts reading from). The caller must have
-// released the WAL's locks on them (wal.ReleaseLockTo).
-func purgeWAL(lg *slog.Logger, dir string, index uint64) error {
+// segment wal.Open(index) starts reading from), each with remove. The caller
+// must have released the WAL's locks on them (wal.ReleaseLockTo).
+func purgeWAL(lg *slog.Logger, dir string, index uint64, remove func(string) error) error {
 	segs, err := listWALSegments(dir)
 	if err != nil {
 		return err
@@ -154,7 +154,7 @@ func purgeWAL(lg *slog.Logger, dir string, index uint64) error {
 	}
 	for _, s := range segs[:keep] {
 		p := filepath.Join(dir, s.name)
-		if err := os.Remove(p); err != nil {
+		if err := remove(p); err != nil {
 			return err
 		}
 		lg.Info("purged WAL segment", "file", p)
