@@ -115,7 +115,7 @@ goes to stderr every second unless --quiet.`,
 	f.StringVar(&outPath, "out", "", "write the report (JSON with --json) to this file; the table still goes to stdout")
 	f.StringVar(&serverPIDs, "server-pids", "", "process ids of the servers, when they run on this machine: their CPU time over each workload's measured time is reported, in all and per op (Linux /proc)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress lines")
-	f.BoolVar(&holdSysmon, "hold-sysmon", true, "hold one more scheduler slot to keep the Go runtime's monitor thread from polling after idle spells, as corral server does (false: the plain runtime)")
+	f.BoolVar(&holdSysmon, "hold-sysmon", false, "hold one more scheduler slot to keep the Go runtime's monitor thread from polling after idle spells, as corral server --hold-sysmon does (can stall this client for up to seconds when the host has more runnable threads than cores)")
 	return cmd
 }
 

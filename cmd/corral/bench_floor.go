@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/corral-io/corral/internal/bench"
-	"github.com/corral-io/corral/internal/sysmon"
 	"github.com/spf13/cobra"
 )
 
@@ -28,9 +27,6 @@ machine: the yardstick for a server's own work. It stops on SIGINT or SIGTERM, o
 			"  corral bench --servers 127.0.0.1:2999 --workload session-churn --sessions 256",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// The same runtime set-up as corral server's (--hold-sysmon).
-			release, _ := sysmon.Hold()
-			defer release()
 			f, err := bench.ListenFloor(addr)
 			if err != nil {
 				return fmt.Errorf("floor-server: %w", err)

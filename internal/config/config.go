@@ -110,7 +110,9 @@ type Server struct {
 	SuperDigest string
 	// HoldSysmon keeps the Go runtime's monitor thread out of deep sleep, so it
 	// does not wake every 20 µs after each idle spell (see internal/sysmon): one
-	// more P, held by a thread asleep in the kernel. Default on.
+	// more P, held by a thread asleep in the kernel. Default off: on a host with
+	// more runnable threads than cores it can stall the process for up to
+	// seconds (see the package comment).
 	HoldSysmon bool
 }
 
@@ -171,7 +173,6 @@ func Default() Server {
 		ContainerCheckInterval: DefaultContainerCheckInterval,
 		ReadOnlyMode:           true,
 		ReconfigEnabled:        true,
-		HoldSysmon:             true,
 		ContainerMaxPerMinute:  DefaultContainerMaxPerMinute,
 		FourLetterWords:        slices.Clone(DefaultFourLetterWords),
 		SnapshotCount:          DefaultSnapshotCount,

@@ -217,7 +217,7 @@ var settings = []setting{
 		func(c *Server) *bool { return &c.ReadOnlyMode }),
 	boolSetting("reconfig-enabled", "accept membership changes through ZooKeeper's reconfig request (zoo.cfg reconfigEnabled; on by default, unlike ZooKeeper; once --super-digest is set, only from clients with WRITE on /zookeeper/config)",
 		func(c *Server) *bool { return &c.ReconfigEnabled }),
-	boolSetting("hold-sysmon", "keep the Go runtime's monitor thread from polling every 20 µs after each idle spell, by holding one more scheduler slot with a thread asleep in the kernel while the process is not busy (up to 30 % less CPU at low load in VMs where context switches are costly; false: the plain runtime)",
+	boolSetting("hold-sysmon", "keep the Go runtime's monitor thread from polling every 20 µs after each idle spell, by holding one more scheduler slot with a thread asleep in the kernel while the process is not busy (less CPU at low load in some VMs where context switches are costly; off by default: on a host with more runnable threads than cores, each garbage collection can then stall the process for up to seconds)",
 		func(c *Server) *bool { return &c.HoldSysmon }),
 	strSetting("super-digest", "the super user's digest id, user:base64(sha1(user:password)) as `corral digest` prints it (ZooKeeper's DigestAuthenticationProvider.superDigest): that user, once authenticated, passes every ACL check, and reconfig is reserved to it",
 		func(c *Server) *string { return &c.SuperDigest }),
