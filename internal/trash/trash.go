@@ -99,14 +99,15 @@ func Open(dir string, lg *slog.Logger, opt Options) (*Bin, error) {
 // (rename fails with EXDEV) is removed at once.
 func (b *Bin) Remove(path string) error {
 	dst := filepath.Join(b.dir, fmt.Sprintf("%016x-%s", b.seq.Add(1), filepath.Base(path)))
+	b.pending.Add(1) // before the goroutine can see the file
 	err := os.Rename(path, dst)
-	if errors.Is(err, syscall.EXDEV) {
-		return os.Remove(path)
-	}
 	if err != nil {
+		b.pending.Add(-1)
+		if errors.Is(err, syscall.EXDEV) {
+			return os.Remove(path)
+		}
 		return err
 	}
-	b.pending.Add(1)
 	b.kick()
 	return nil
 }
