@@ -116,3 +116,16 @@ func TestShrinkStepwiseAndResume(t *testing.T) {
 	waitFor(t, "the leftover to be removed", func() bool { return len(entries(t, bin)) == 0 })
 	waitFor(t, "Pending to reach 0", func() bool { return b2.Pending() == 0 })
 }
+
+// The pause shrinks once more than backlogFiles files wait, so a backlog drains.
+func TestPauseShrinksWithBacklog(t *testing.T) {
+	base := 30 * time.Millisecond
+	for _, c := range []struct {
+		pending int64
+		want    time.Duration
+	}{{0, base}, {1, base}, {backlogFiles, base}, {2 * backlogFiles, base / 2}, {30 * backlogFiles, base / 30}} {
+		if got := pauseFor(base, c.pending); got != c.want {
+			t.Errorf("pauseFor(%v, %d) = %v, want %v", base, c.pending, got, c.want)
+		}
+	}
+}
