@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/corral-io/corral/internal/transport"
+	"github.com/corral-io/corral/internal/trash"
 )
 
 // Defaults applied by Start to zero Config fields.
@@ -144,6 +145,8 @@ type Config struct {
 
 	// beforeSave, when set (tests), runs in the appender before each WAL save.
 	beforeSave func()
+	// trash, when set (tests), paces the removal of purged files.
+	trash trash.Options
 }
 
 // multiMember reports whether the config asks for the peer transport.

@@ -47,7 +47,7 @@ func (n *Node) receiveSnapshot(m *raftpb.Message, r io.Reader, size int64) (err 
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(tmp)
+			n.bin.Remove(tmp) // a partial snapshot can be large (see package trash)
 		}
 	}()
 	bw := bufio.NewWriterSize(f, 256<<10)

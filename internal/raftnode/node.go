@@ -202,7 +202,7 @@ func (n *Node) open() error {
 		return fmt.Errorf("raftnode: data dir %s is in use by another process: %w", n.cfg.DataDir, err)
 	}
 	n.lock = lock
-	if n.bin, err = trash.Open(filepath.Join(n.cfg.DataDir, "trash"), n.lg, trash.Options{}); err != nil {
+	if n.bin, err = trash.Open(filepath.Join(n.cfg.DataDir, "trash"), n.lg, n.cfg.trash); err != nil {
 		return err
 	}
 	if err := removeTmpFiles(n.snapDir); err != nil {

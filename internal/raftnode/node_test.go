@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corral-io/corral/internal/trash"
 	"go.etcd.io/etcd/server/v3/storage/wal"
 )
 
@@ -260,6 +261,9 @@ func TestSnapshotCompactionRestart(t *testing.T) {
 	cfg := testConfig(t, dir)
 	cfg.SnapshotCount = 100
 	cfg.SnapshotRetain = 2
+	// Purged files stay in the trash bin during this first run: after one step
+	// of 1 KiB each waits an hour.
+	cfg.trash = trash.Options{Step: 1 << 10, Pause: time.Hour}
 	sm := &fakeSM{}
 	n := mustStart(t, cfg, sm)
 	// Bursts of 300 from 4 proposers, each applied before the next: raft takes
@@ -297,6 +301,13 @@ func TestSnapshotCompactionRestart(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	before := sm.state()
+	inBin, err := os.ReadDir(filepath.Join(dir, "trash"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inBin) == 0 {
+		t.Fatal("nothing purged went through the trash bin")
+	}
 	n.Stop()
 
 	snaps, err := listSnaps(filepath.Join(dir, "snap"))
@@ -318,11 +329,11 @@ func TestSnapshotCompactionRestart(t *testing.T) {
 
 	// Restart replays only the tail after the newest snapshot.
 	sm2 := &fakeSM{}
+	cfg.trash = trash.Options{Pause: -1}
 	n2 := mustStart(t, cfg, sm2)
 	after := sm2.state()
 	applyCalls, restores := sm2.calls()
-	// The purged files went to the trash bin; what the first run left there is
-	// removed by the second.
+	// What the first run left in the trash bin is removed by the second.
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		des, err := os.ReadDir(filepath.Join(dir, "trash"))
 		if err != nil {

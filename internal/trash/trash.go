@@ -49,11 +49,14 @@ type Bin struct {
 	pause time.Duration
 
 	seq     atomic.Uint64
-	pending atomic.Int64 // files handed over and not yet unlinked
+	pending atomic.Int64 // files queued or being removed
+	mu      sync.Mutex
+	queue   []string // files in the bin to remove, in order
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
 	once    sync.Once
+	exdev   sync.Once
 }
 
 // Options tunes a Bin; the zero value means the defaults.
@@ -86,38 +89,50 @@ func Open(dir string, lg *slog.Logger, opt Options) (*Bin, error) {
 		done:  make(chan struct{}),
 	}
 	b.seq.Store(uint64(time.Now().UnixNano()))
-	if des, err := os.ReadDir(dir); err == nil {
-		for _, de := range des {
-			if de.Type().IsRegular() {
-				b.pending.Add(1) // left by a crash
-			}
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("trash: %w", err)
+	}
+	for _, de := range des {
+		if de.Type().IsRegular() { // left by a crash
+			b.queue = append(b.queue, filepath.Join(dir, de.Name()))
 		}
 	}
+	b.pending.Store(int64(len(b.queue)))
 	go b.run()
 	b.kick()
 	return b, nil
 }
 
-// Remove takes path out of its directory now and removes the file in the
-// background. The caller fsyncs the directory if the removal must be
-// durable, as after os.Remove. A file on another filesystem than the bin
-// (rename fails with EXDEV) is removed at once.
+// Remove takes path out of its directory now, makes that durable (an fsync of
+// the directory), and removes the file in the background. Only then is the
+// file shrunk: a crash cannot leave a shortened file where it was. A file on
+// another filesystem than the bin (rename fails with EXDEV) is removed at once,
+// and a warning says so the first time.
 func (b *Bin) Remove(path string) error {
 	dst := filepath.Join(b.dir, fmt.Sprintf("%016x-%s", b.seq.Add(1), filepath.Base(path)))
-	b.pending.Add(1) // before the goroutine can see the file
 	err := os.Rename(path, dst)
+	if errors.Is(err, syscall.EXDEV) {
+		b.exdev.Do(func() {
+			b.lg.Warn("trash: files on another filesystem than the data dir are unlinked at once, which can stall other writers of that disk", "file", path, "bin", b.dir)
+		})
+		return os.Remove(path)
+	}
 	if err != nil {
-		b.pending.Add(-1)
-		if errors.Is(err, syscall.EXDEV) {
-			return os.Remove(path)
-		}
 		return err
 	}
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("trash: %w", err) // the file is left in the bin until the next start
+	}
+	b.mu.Lock()
+	b.queue = append(b.queue, dst)
+	b.mu.Unlock()
+	b.pending.Add(1)
 	b.kick()
 	return nil
 }
 
-// Pending reports how many files handed to Remove are not yet unlinked.
+// Pending reports how many files are waiting in the bin or being removed.
 func (b *Bin) Pending() int64 { return b.pending.Load() }
 
 // Close stops the removals and waits for the goroutine; files still in the
@@ -134,73 +149,100 @@ func (b *Bin) kick() {
 	}
 }
 
+// next returns the next file to remove, if any.
+func (b *Bin) next() (string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.queue) == 0 {
+		return "", false
+	}
+	p := b.queue[0]
+	b.queue = b.queue[1:]
+	return p, true
+}
+
 func (b *Bin) run() {
 	defer close(b.done)
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	defer t.Stop()
+	// sleep waits d, or until Close; false after Close.
+	sleep := func(d time.Duration) bool {
+		if d <= 0 {
+			return true
+		}
+		t.Reset(d)
+		select {
+		case <-b.stop:
+			return false
+		case <-t.C:
+			return true
+		}
+	}
 	for {
 		select {
 		case <-b.stop:
 			return
 		case <-b.wake:
 		}
-		des, err := os.ReadDir(b.dir)
-		if err != nil {
-			b.lg.Warn("trash: cannot list; files there are left", "dir", b.dir, "err", err)
-			continue
-		}
-		for _, de := range des {
-			if !de.Type().IsRegular() {
-				continue
+		for {
+			p, ok := b.next()
+			if !ok {
+				break
 			}
-			p := filepath.Join(b.dir, de.Name())
-			if !b.shrink(p) {
+			if !b.shrink(p, sleep) {
 				return
 			}
 			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-				b.lg.Warn("trash: cannot remove", "file", p, "err", err)
-				continue
+				b.lg.Warn("trash: cannot remove; it is left for the next start", "file", p, "err", err)
 			}
 			b.pending.Add(-1)
+			// The last step of this file and the first of the next are spaced too.
+			if b.pending.Load() > 0 && !sleep(pauseFor(b.pause, b.pending.Load())) {
+				return
+			}
 		}
 	}
 }
 
-// shrink truncates the file at p b.step bytes at a time, pausing between
-// steps; false if the bin was closed meanwhile. Errors are logged and leave
-// the rest to the unlink.
-func (b *Bin) shrink(p string) bool {
+// shrink truncates the file at p b.step bytes at a time, with a sleep between
+// steps; false if the bin was closed meanwhile. Errors are logged and leave the
+// rest to the unlink.
+func (b *Bin) shrink(p string, sleep func(time.Duration) bool) bool {
 	f, err := os.OpenFile(p, os.O_WRONLY, 0)
 	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			b.lg.Warn("trash: cannot open; unlinking it whole", "file", p, "err", err)
+		}
 		return true
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
+		b.lg.Warn("trash: cannot stat; unlinking it whole", "file", p, "err", err)
 		return true
 	}
-	var t *time.Timer
 	for size := fi.Size(); size > b.step; {
 		size = (size - 1) / b.step * b.step
 		if err := f.Truncate(size); err != nil {
-			b.lg.Warn("trash: cannot truncate", "file", p, "err", err)
+			b.lg.Warn("trash: cannot truncate; unlinking it whole", "file", p, "err", err)
 			return true
 		}
-		d := pauseFor(b.pause, b.pending.Load())
-		if d <= 0 {
-			continue
-		}
-		if t == nil {
-			t = time.NewTimer(d)
-			defer t.Stop()
-		} else {
-			t.Reset(d)
-		}
-		select {
-		case <-b.stop:
+		if !sleep(pauseFor(b.pause, b.pending.Load())) {
 			return false
-		case <-t.C:
 		}
 	}
 	return true
+}
+
+// syncDir fsyncs a directory, so that a rename out of it is durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // pauseFor is the pause between steps with pending files waiting: base while at
