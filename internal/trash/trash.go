@@ -9,7 +9,7 @@
 // the other writers for 25-55 ms, and a three-member cluster on one disk,
 // which purges its segments at the same index on every member, stalled all
 // three at once. Shrinking the file 1 MiB at a time with a pause between steps
-// kept the longest concurrent fdatasync under 7 ms; with three such removals at
+// kept the longest concurrent fdatasync to 7-11 ms (two runs); with three such removals at
 // once (the members of a cluster on one disk), pausing 30 ms rather than 10 ms
 // between steps took the concurrent fdatasyncs' p99 from 5.3 to 3.3-3.5 ms and
 // their maximum from 13 to 7-8 ms.
