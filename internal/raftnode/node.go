@@ -205,7 +205,7 @@ func (n *Node) open() error {
 	if n.bin, err = trash.Open(filepath.Join(n.cfg.DataDir, "trash"), n.lg, n.cfg.trash); err != nil {
 		return err
 	}
-	if err := removeTmpFiles(n.snapDir); err != nil {
+	if err := removeTmpFiles(n.snapDir, n.bin.Remove); err != nil {
 		return err
 	}
 	for id, addr := range n.cfg.Peers {

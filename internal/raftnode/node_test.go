@@ -405,7 +405,7 @@ func TestTornSnapshotFile(t *testing.T) {
 	dir := t.TempDir()
 	sm := &fakeSM{}
 	sm.Apply(1, []byte("x"))
-	name, size, err := writeSnapshotFile(dir, 1, 1, testConfState(), snapMeta{Addrs: map[uint64]string{1: "a:1"}}, sm)
+	name, size, err := writeSnapshotFile(dir, 1, 1, testConfState(), snapMeta{Addrs: map[uint64]string{1: "a:1"}}, sm, os.Remove)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,8 +111,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // writeSnapshotFile streams sm's state into dir/<term>-<index>.snap via a
 // temporary file, fsync, rename and directory fsync. On error the temporary
-// file is removed and no snapshot file is left behind.
-func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, meta snapMeta, sm interface{ WriteSnapshot(io.Writer) error }) (name string, size int64, err error) {
+// file is removed (with remove) and no snapshot file is left behind.
+func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, meta snapMeta, sm interface{ WriteSnapshot(io.Writer) error }, remove func(string) error) (name string, size int64, err error) {
 	name = snapName(term, index)
 	final := filepath.Join(dir, name)
 	tmp := final + ".tmp"
@@ -123,7 +123,7 @@ func writeSnapshotFile(dir string, term, index uint64, cs raftpb.ConfState, meta
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(tmp)
+			remove(tmp)
 		}
 	}()
 	bw := bufio.NewWriterSize(f, 256<<10)
@@ -353,7 +353,7 @@ func (n *Node) loadSnapshot(dir string, known map[uint64]uint64) (sf snapFile, s
 		if term, rec := known[s.index]; !rec || term != s.term {
 			if !ok {
 				lg.Warn("removing snapshot file not recorded in the WAL (crash before it was recorded)", "file", path)
-				if err := os.Remove(path); err != nil {
+				if err := n.bin.Remove(path); err != nil {
 					return sf, si, false, err
 				}
 			}
@@ -379,15 +379,15 @@ func (n *Node) loadSnapshot(dir string, known map[uint64]uint64) (sf snapFile, s
 }
 
 // removeTmpFiles deletes leftovers of interrupted snapshot writes and of
-// snapshots received but never installed.
-func removeTmpFiles(dir string) error {
+// snapshots received but never installed, each with remove.
+func removeTmpFiles(dir string, remove func(string) error) error {
 	des, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	for _, de := range des {
 		if strings.HasSuffix(de.Name(), ".tmp") || strings.HasSuffix(de.Name(), recvSuffix) {
-			if err := os.Remove(filepath.Join(dir, de.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := remove(filepath.Join(dir, de.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
 		}

@@ -120,7 +120,7 @@ func (n *Node) writeSnapshot(index, term uint64, cs raftpb.ConfState, meta snapM
 		called = true
 		return write(abortWriter{w: w, abort: abort})
 	})
-	name, size, err := writeSnapshotFile(n.snapDir, term, index, cs, meta, w)
+	name, size, err := writeSnapshotFile(n.snapDir, term, index, cs, meta, w, n.bin.Remove)
 	if !called {
 		write(failWriter{}) // release the capture
 	}
