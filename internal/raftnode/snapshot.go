@@ -495,17 +495,12 @@ func (n *Node) purge() error {
 		if err := n.bin.Remove(p); err != nil {
 			return err
 		}
-		n.lg.Info("purged snapshot", "file", p)
-	}
-	if len(snaps) > keep {
-		if err := syncDir(n.snapDir); err != nil {
-			return err
-		}
+		n.lg.Info("purged snapshot", "file", p) // durably: Remove fsyncs snapDir
 	}
 	if err := n.w.ReleaseLockTo(oldest); err != nil {
 		return err
 	}
-	return purgeWAL(n.lg, n.walDir, oldest, n.bin.Remove)
+	return purgeWAL(n.lg, n.walDir, oldest, n.bin)
 }
 
 // refreshSnapshots rewrites MsgSnap messages whose snapshot predates the

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/corral-io/corral/internal/trash"
 	"go.etcd.io/etcd/server/v3/storage/wal"
 	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
 	"go.etcd.io/raft/v3/raftpb"
@@ -135,9 +136,10 @@ func listWALSegments(dir string) ([]walSegment, error) {
 
 // purgeWAL removes the WAL segments that hold nothing at or after index:
 // every segment before the last one whose first index is <= index (the
-// segment wal.Open(index) starts reading from), each with remove. The caller
-// must have released the WAL's locks on them (wal.ReleaseLockTo).
-func purgeWAL(lg *slog.Logger, dir string, index uint64, remove func(string) error) error {
+// segment wal.Open(index) starts reading from), into bin (which makes each
+// removal durable). The caller must have released the WAL's locks on them
+// (wal.ReleaseLockTo).
+func purgeWAL(lg *slog.Logger, dir string, index uint64, bin *trash.Bin) error {
 	segs, err := listWALSegments(dir)
 	if err != nil {
 		return err
@@ -154,12 +156,12 @@ func purgeWAL(lg *slog.Logger, dir string, index uint64, remove func(string) err
 	}
 	for _, s := range segs[:keep] {
 		p := filepath.Join(dir, s.name)
-		if err := remove(p); err != nil {
+		if err := bin.Remove(p); err != nil {
 			return err
 		}
 		lg.Info("purged WAL segment", "file", p)
 	}
-	return syncDir(dir)
+	return nil
 }
 
 // logRepair reports what wal.Repair cut from the last segment: the new end

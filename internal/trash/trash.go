@@ -48,15 +48,15 @@ type Bin struct {
 	step  int64
 	pause time.Duration
 
-	seq     atomic.Uint64
-	pending atomic.Int64 // files queued or being removed
-	mu      sync.Mutex
-	queue   []string // files in the bin to remove, in order
-	wake    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	once    sync.Once
-	exdev   sync.Once
+	seq   atomic.Uint64
+	mu    sync.Mutex
+	queue []string // files in the bin to remove, in order
+	busy  bool     // the goroutine is removing a file taken from queue
+	wake  chan struct{}
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+	exdev sync.Once
 }
 
 // Options tunes a Bin; the zero value means the defaults.
@@ -98,7 +98,6 @@ func Open(dir string, lg *slog.Logger, opt Options) (*Bin, error) {
 			b.queue = append(b.queue, filepath.Join(dir, de.Name()))
 		}
 	}
-	b.pending.Store(int64(len(b.queue)))
 	go b.run()
 	b.kick()
 	return b, nil
@@ -127,13 +126,20 @@ func (b *Bin) Remove(path string) error {
 	b.mu.Lock()
 	b.queue = append(b.queue, dst)
 	b.mu.Unlock()
-	b.pending.Add(1)
 	b.kick()
 	return nil
 }
 
 // Pending reports how many files are waiting in the bin or being removed.
-func (b *Bin) Pending() int64 { return b.pending.Load() }
+func (b *Bin) Pending() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := int64(len(b.queue))
+	if b.busy {
+		n++
+	}
+	return n
+}
 
 // Close stops the removals and waits for the goroutine; files still in the
 // bin are removed the next time it is opened.
@@ -149,11 +155,13 @@ func (b *Bin) kick() {
 	}
 }
 
-// next returns the next file to remove, if any.
+// next marks the file removed before (if any) done and returns the next one
+// to remove, if any.
 func (b *Bin) next() (string, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.queue) == 0 {
+	b.busy = len(b.queue) > 0
+	if !b.busy {
 		return "", false
 	}
 	p := b.queue[0]
@@ -196,9 +204,9 @@ func (b *Bin) run() {
 			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 				b.lg.Warn("trash: cannot remove; it is left for the next start", "file", p, "err", err)
 			}
-			b.pending.Add(-1)
-			// The last step of this file and the first of the next are spaced too.
-			if b.pending.Load() > 0 && !sleep(pauseFor(b.pause, b.pending.Load())) {
+			// The last step of this file and the first of the next are spaced
+			// too (this file still counts in Pending until next).
+			if left := b.Pending() - 1; left > 0 && !sleep(pauseFor(b.pause, left)) {
 				return
 			}
 		}
@@ -228,7 +236,7 @@ func (b *Bin) shrink(p string, sleep func(time.Duration) bool) bool {
 			b.lg.Warn("trash: cannot truncate; unlinking it whole", "file", p, "err", err)
 			return true
 		}
-		if !sleep(pauseFor(b.pause, b.pending.Load())) {
+		if !sleep(pauseFor(b.pause, b.Pending())) {
 			return false
 		}
 	}
