@@ -271,3 +271,31 @@ func TestInterruptedWorkloadDropped(t *testing.T) {
 		t.Fatalf("report %+v, want no results", rep)
 	}
 }
+
+// TestLockLatencyIsTheWait checks that lock's latency is the wait for the lock and
+// nothing after it: with one contender there is nothing to wait for, so the hold (and
+// the release after it) must not show in the latency, as it does not in etcd mode,
+// where Mutex.Lock alone is timed.
+func TestLockLatencyIsTheWait(t *testing.T) {
+	p := corralproc.Start(t)
+	cfg := quick(WorkloadLock)
+	cfg.Servers = []string{p.Addr()}
+	cfg.Sessions = 1
+	cfg.Hold = 400 * time.Millisecond
+	cfg.Warmup = 0
+	cfg.Duration = 1500 * time.Millisecond
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSane(t, rep, cfg.Workloads)
+	r := rep.Results[0]
+	if r.Ops < 2 {
+		t.Fatalf("%d acquisitions in %s with a hold of %s", r.Ops, cfg.Duration, cfg.Hold)
+	}
+	// Every acquisition by the only contender is immediate (a create and a getChildren);
+	// a latency counting the hold would be at least 400 ms each.
+	if holdMs := float64(cfg.Hold.Milliseconds()); r.Latency.P50 >= holdMs {
+		t.Errorf("lock p50 %.1f ms with one contender and a hold of %.0f ms: the hold is counted as waiting", r.Latency.P50, holdMs)
+	}
+}

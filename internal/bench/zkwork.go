@@ -567,7 +567,8 @@ func (b *zkBench) lock(ctx context.Context, res *Result) error {
 					return
 				}
 				t0 := nowNanos()
-				if err := b.lockOnce(c, events, &holders, rec); err != nil {
+				t1, err := b.lockOnce(c, events, &holders, rec)
+				if err != nil {
 					rec.fail(errKind(err))
 					m.done(nowNanos(), false)
 					if !errors.Is(err, errTimeout) {
@@ -575,12 +576,11 @@ func (b *zkBench) lock(ctx context.Context, res *Result) error {
 					}
 					continue
 				}
-				t1 := nowNanos()
 				measured := m.isMeasured(t0)
 				if measured {
 					rec.hist.Record(t1 - t0)
 				}
-				m.done(t1, measured)
+				m.done(nowNanos(), measured)
 			}
 		}()
 	}
@@ -595,9 +595,11 @@ func (b *zkBench) lock(ctx context.Context, res *Result) error {
 	return nil
 }
 
-// lockOnce acquires the lock, holds it for cfg.Hold, and releases it. The acquisition time
-// is when it returns from the wait, before the hold.
-func (b *zkBench) lockOnce(c *Conn, events chan string, holders *lockHolders, rec *recorder) error {
+// lockOnce acquires the lock, holds it for cfg.Hold, and releases it. It returns the
+// acquisition time (nowNanos when the wait ended, before the hold and the release), so
+// that the latency recorded is the wait for the lock alone, as etcd's Mutex.Lock is
+// measured.
+func (b *zkBench) lockOnce(c *Conn, events chan string, holders *lockHolders, rec *recorder) (int64, error) {
 	to := b.cfg.OpTimeout
 	var id [16]byte
 	_, _ = rand.Read(id[:])
@@ -605,7 +607,7 @@ func (b *zkBench) lockOnce(c *Conn, events chan string, holders *lockHolders, re
 	prefix := b.dir + "/_c_" + hex.EncodeToString(id[:]) + "-lock-"
 	req := &proto.CreateRequest{Path: prefix, ACL: openACL, Flags: proto.ModeEphemeralSequential}
 	if _, err := c.Call(proto.OpCreate, req, &created, to); err != nil {
-		return err
+		return 0, err
 	}
 	mine := created.Path[len(b.dir)+1:]
 	release := func() error {
@@ -614,8 +616,9 @@ func (b *zkBench) lockOnce(c *Conn, events chan string, holders *lockHolders, re
 	}
 	if err := b.waitTurn(c, events, mine, time.Now().Add(to)); err != nil {
 		_ = release()
-		return err
+		return 0, err
 	}
+	acquired := nowNanos()
 	if holders.n.Add(1) != 1 {
 		rec.fail("mutual exclusion violated")
 	}
@@ -623,7 +626,7 @@ func (b *zkBench) lockOnce(c *Conn, events chan string, holders *lockHolders, re
 		time.Sleep(b.cfg.Hold)
 	}
 	holders.n.Add(-1)
-	return release()
+	return acquired, release()
 }
 
 // waitTurn returns once mine is the lowest lock node.
