@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# compare.sh — measure corral, Apache ZooKeeper 3.8 and etcd on loopback, in turn, with the
+# compare.sh — measure corral, Apache ZooKeeper 3.8 and etcd on loopback with the
 # same `corral bench` workloads, and write the results (tables with the ratios
 # corral/ZooKeeper and corral/etcd, and PNG bar charts of throughput and p99 latency drawn
 # by `corral bench plot` into docs/benchmarks/, linked from the page) into docs/benchmarks.md.
 #
 #   scripts/compare.sh [-d DURATION] [-W PREWARM] [-s SESSIONS] [-k INFLIGHT] [-w WORKLOADS]
-#                      [-m "1 3"] [-c CHURNERS] [-l "200000 1000000"] [-o FILE]
+#                      [-m "1 3"] [-c CHURNERS] [-l "200000 1000000"] [-i] [-o FILE]
+#
+# Systems are measured one after the other: each is started, runs every workload, and is
+# stopped before the next one starts. With -i (side by side), for each member count the
+# three systems are started together and each workload is measured on each system in turn
+# (ZooKeeper, etcd, corral), each left to settle (at most 5 % of a core over a second)
+# before the next starts, so that the figures compared are taken seconds rather than
+# minutes apart: on a shared VM the host's speed drifts by tens of percent over minutes.
+# The two modes differ in more than the drift: one after the other, a system meets each
+# workload right after its own previous one; side by side, rested.
 #
 # Each system first runs every workload (the churn burst too) for PREWARM (-W, default
 # 3s; 0s skips it), unreported: ZooKeeper's JVM compiles its hot paths over the first tens
@@ -14,20 +23,21 @@
 # After the workloads, each system also runs session-churn with CHURNERS concurrent
 # churners (-c, default 256; 0 skips it): a burst of connections beyond ZooKeeper's default
 # listen backlog of 50, reported as its own row with its own count of dropped connections,
-# and, once, against `corral bench floor-server` (canned replies, no state): what
+# and against `corral bench floor-server` (canned replies, no state; once at the end, or
+# with -i right after each member count's bursts): what
 # connections and round trips alone leave with this client on this machine, for scale.
 # Besides the workloads, memory and recovery are measured on one member of corral and of
 # ZooKeeper (-l: cumulative znode counts to load, 128 B each; -l "" skips it): RSS after
 # each load, and the time from process start to the first served getData after a restart.
 # Environment: CORRAL_BIN=path measures a prebuilt binary instead of building ./cmd/corral
-# (CORRAL_REV describes it in the report); BUDGET=seconds (default 540); KEEP=1 keeps the
+# (CORRAL_REV describes it in the report); BUDGET=seconds (default 900); KEEP=1 keeps the
 # work directory with every log and JSON report.
 # Systems: Debian's ZooKeeper (package zookeeper; fsync on, the default), Debian's etcd
 # (package etcd-server, installed when missing) and corral built from this checkout, each with 1 and
 # (with -m "1 3", the default) 3 members on 127.0.0.1. A system that is not installed or
 # does not come up is reported as not measured. Everything runs in a temporary directory
 # and every process this script starts is killed by its PID when it ends. The whole run
-# is bounded (each bench by `timeout`, systems are skipped once BUDGET seconds have passed).
+# is bounded (each bench by `timeout`; once BUDGET seconds have passed, what remains is skipped).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +50,7 @@ WORKLOADS=get,set,mixed,create,session-churn,watch,lock
 CHURNERS=256
 MEMBERS="1 3"
 LOADS="200000 1000000"
+SIDE_BY_SIDE=0
 OUT=$ROOT/docs/benchmarks.md
 BUDGET=${BUDGET:-900}
 ZK_JAR=/usr/share/java/zookeeper.jar
@@ -52,7 +63,7 @@ if [[ ${NO_INSTALL:-0} != 1 ]]; then
 fi
 ETCD=$(command -v etcd || true)
 
-while getopts "d:W:s:k:w:m:c:l:o:h" opt; do
+while getopts "d:W:s:k:w:m:c:l:io:h" opt; do
 	case $opt in
 	d) DURATION=$OPTARG ;;
 	W)
@@ -68,6 +79,7 @@ while getopts "d:W:s:k:w:m:c:l:o:h" opt; do
 		[[ $CHURNERS =~ ^(0|[1-9][0-9]{0,4})$ ]] || { echo "compare: -c wants a number of churners (0 skips), not '$CHURNERS'" >&2; exit 2; }
 		;;
 	l) LOADS=$OPTARG ;;
+	i) SIDE_BY_SIDE=1 ;;
 	o) OUT=$OPTARG ;;
 	*) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 2 ;;
 	esac
@@ -266,7 +278,22 @@ start_corral() { # N -> sets ADDRS
 	fi
 }
 
-# measure SYSTEM N: start it, run the workloads, stop it. Results in $WORK/SYSTEM-N.json.
+# The yardstick of session churn: a server that keeps no state and only answers, with
+# canned replies (`corral bench floor-server`, a goroutine per connection like corral),
+# under the same client and churners. What it reaches is what connections and round
+# trips alone leave on this machine. With -i it is measured right after the systems' churn
+# bursts of each member count (measure_side_by_side): $WORK/floor-N-burst.json.
+start_floor() { # N -> sets ADDRS
+	alloc_port
+	ADDRS=127.0.0.1:$PORT
+	"$BIN" bench floor-server --listen "$ADDRS" --duration 0 2>"$WORK/floor$1-1.log" &
+	PIDS+=($!)
+	# It answers no getData: wait with the workload it serves.
+	wait_zkproto "$ADDRS" session-churn
+}
+
+# measure SYSTEM N (the default, one system after the other): start it, run the workloads, stop
+# it. Results in $WORK/SYSTEM-N.json and $WORK/SYSTEM-N-burst.json.
 measure() {
 	local sys=$1 n=$2 target
 	if ((SECONDS > BUDGET)); then
@@ -284,6 +311,7 @@ measure() {
 		return 0
 	fi
 	if [[ $sys == etcd ]]; then target=(--etcd "$ADDRS"); else target=(--servers "$ADDRS"); fi
+	SPIDS=$(IFS=,; echo "${PIDS[*]}")
 	if [[ $PREWARM != 0s ]]; then
 		log "$sys x$n: warm-up pass, $PREWARM per workload (not reported)"
 		prewarm --workload "$WORKLOADS" --sessions "$SESSIONS" --inflight "$INFLIGHT"
@@ -298,6 +326,142 @@ measure() {
 	stop_all
 }
 
+# The yardstick of session churn: a server that keeps no state and only answers, with
+# canned replies (`corral bench floor-server`, a goroutine per connection like corral),
+# under the same client and churners. What it reaches is what connections and round
+# trips alone leave on this machine. Result: $WORK/floor-burst.json (with -i, measure_side_by_side
+# measures it per member count instead, right after the systems' bursts).
+measure_floor() {
+	local a
+	[[ $CHURNERS -gt 0 ]] || return 0
+	if ((SECONDS > BUDGET)); then
+		log "floor: skipped, time budget of ${BUDGET}s spent"
+		return 0
+	fi
+	alloc_port
+	a=127.0.0.1:$PORT
+	"$BIN" bench floor-server --listen "$a" --duration 300s 2>"$WORK/floor.log" &
+	PIDS+=($!)
+	# It answers no getData: wait with the workload it serves.
+	if ! wait_zkproto "$a" session-churn; then
+		log "floor: did not start (not measured): $(tail -n 2 "$WORK/floor.log")"
+		stop_all
+		return 0
+	fi
+	target=(--servers "$a")
+	SPIDS=${PIDS[*]}
+	log "floor: session-churn with $CHURNERS churners against canned replies on $a"
+	run_bench "$WORK/floor-burst" --workload session-churn --sessions "$CHURNERS" --label "$CHURNERS churners"
+	stop_all
+}
+
+# start_one SYSTEM N starts SYSTEM with N members (see start_zk, start_etcd, start_corral)
+# and records its addresses and process ids in SYS_ADDRS and SYS_PIDS; one that does not
+# come up is stopped again and reported as not measured.
+declare -A SYS_ADDRS SYS_PIDS
+start_one() {
+	local sys=$1 n=$2 first=${#PIDS[@]} pid
+	# No system pays for another one's writes: flush the dirty pages left so far.
+	sync
+	log "$sys x$n: starting"
+	if ! "start_$sys" "$n"; then
+		log "$sys x$n: did not start (not measured); logs:"
+		tail -n 5 "$WORK/$sys$n"-*/log 2>/dev/null >&2 || true
+		for pid in "${PIDS[@]:first}"; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+		PIDS=("${PIDS[@]:0:first}")
+		return 1
+	fi
+	SYS_ADDRS[$sys]=$ADDRS
+	SYS_PIDS[$sys]=$(IFS=,; echo "${PIDS[*]:first}")
+}
+
+# use SYSTEM points run_bench and prewarm at SYSTEM's servers.
+use() {
+	sys=$1
+	if [[ $sys == etcd ]]; then target=(--etcd "${SYS_ADDRS[$sys]}"); else target=(--servers "${SYS_ADDRS[$sys]}"); fi
+	SPIDS=${SYS_PIDS[$sys]}
+}
+
+# cpu_ticks PIDS prints the CPU time (user and system, in clock ticks) the comma-separated
+# processes have used so far.
+cpu_ticks() {
+	local p t=0
+	local -a f
+	for p in ${1//,/ }; do
+		read -r -a f <"/proc/$p/stat" 2>/dev/null || continue
+		t=$((t + f[13] + f[14]))
+	done
+	echo "$t"
+}
+
+# settle waits until the system just measured is quiet: at most 5 % of a core over a
+# second (at most 20 s). Work a system leaves behind a workload (collections, compactions,
+# a backlog of fsyncs) must not run while the next system is measured.
+settle() {
+	local before after hz i
+	hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+	for i in $(seq 20); do
+		before=$(cpu_ticks "$SPIDS")
+		sleep 1
+		after=$(cpu_ticks "$SPIDS")
+		((100 * (after - before) <= 5 * hz)) && return 0
+	done
+	log "$sys x$n: still busy 20 s after its $1 (measured on)"
+}
+
+# measure_side_by_side N (-i): start every system with N members (and the floor server), then
+# measure each workload on each system in turn, so that the figures of one workload are
+# taken within seconds of each other: on a shared VM the host's speed drifts by tens of
+# percent over minutes, and measured minutes apart the ratios would carry that drift.
+# The systems not measured at a moment sit idle; after each bench, the system measured is
+# left to settle (settle) before the next one starts. Results: $WORK/SYSTEM-N-WORKLOAD.json
+# and $WORK/SYSTEM-N-burst.json.
+measure_side_by_side() {
+	local n=$1 sys w
+	local -a up=()
+	if ((SECONDS > BUDGET)); then
+		log "x$n: skipped, time budget of ${BUDGET}s spent"
+		return 0
+	fi
+	for sys in zk etcd corral; do
+		start_one "$sys" "$n" && up+=("$sys")
+	done
+	if [[ $CHURNERS -gt 0 ]] && start_one floor "$n"; then FLOOR_UP=1; else FLOOR_UP=0; fi
+	if [[ $PREWARM != 0s ]]; then
+		for sys in "${up[@]}"; do
+			use "$sys"
+			log "$sys x$n: warm-up pass, $PREWARM per workload (not reported)"
+			prewarm --workload "$WORKLOADS" --sessions "$SESSIONS" --inflight "$INFLIGHT"
+			if [[ $CHURNERS -gt 0 ]]; then prewarm --workload session-churn --sessions "$CHURNERS"; fi
+			settle "warm-up pass"
+		done
+	fi
+	for w in ${WORKLOADS//,/ }; do
+		if ((SECONDS > BUDGET)); then
+			log "x$n: $w and what follows skipped, time budget of ${BUDGET}s spent"
+			break
+		fi
+		log "x$n: $w on ${up[*]}"
+		for sys in "${up[@]}"; do
+			use "$sys"
+			sync
+			run_bench "$WORK/$sys-$n-$w" --workload "$w" --sessions "$SESSIONS" --inflight "$INFLIGHT"
+			settle "$w"
+		done
+	done
+	if [[ $CHURNERS -gt 0 ]] && ((SECONDS <= BUDGET)); then
+		[[ $FLOOR_UP == 1 ]] && up+=(floor)
+		log "x$n: session-churn with $CHURNERS churners on ${up[*]}"
+		for sys in "${up[@]}"; do
+			use "$sys"
+			sync
+			run_bench "$WORK/$sys-$n-burst" --workload session-churn --sessions "$CHURNERS" --label "$CHURNERS churners"
+			settle "churn burst"
+		done
+	fi
+	stop_all
+}
+
 # run_bench OUT ARGS... runs one bench (with $target, the duration and the warm-up) and
 # leaves OUT.json, OUT.txt, OUT.err and, in OUT.ovf, the connections dropped at a full
 # listen queue meanwhile. A failed bench is logged; its report keeps the workloads that
@@ -308,7 +472,7 @@ run_bench() {
 	ovf0=$(listen_overflows)
 	# The servers' CPU time over each measured window comes with the results.
 	if ! timeout "$BENCH_TIMEOUT" "$BIN" bench "${target[@]}" "$@" --duration "$DURATION" --warmup "$WARMUP" \
-		--server-pids "$(IFS=,; echo "${PIDS[*]}")" -q --json --out "$out.json" >"$out.txt" 2>"$out.err"; then
+		--server-pids "$SPIDS" -q --json --out "$out.json" >"$out.txt" 2>"$out.err"; then
 		log "$(basename "$out"): bench failed (workloads before the failure are kept): $(tail -n 3 "$out.err")"
 	fi
 	ovf1=$(listen_overflows)
@@ -331,37 +495,15 @@ listen_overflows() {
 		/proc/net/netstat 2>/dev/null
 }
 
-for n in $MEMBERS; do
-	for sys in zk etcd corral; do measure "$sys" "$n"; done
-done
+if [[ $SIDE_BY_SIDE == 1 ]]; then
+	for n in $MEMBERS; do measure_side_by_side "$n"; done
+else
+	for n in $MEMBERS; do
+		for sys in zk etcd corral; do measure "$sys" "$n"; done
+	done
+	measure_floor
+fi
 
-# The yardstick of session churn: a server that keeps no state and only answers, with
-# canned replies (`corral bench floor-server`, a goroutine per connection like corral),
-# under the same client and churners. What it reaches is what connections and round
-# trips alone leave on this machine. Result: $WORK/floor-burst.json.
-measure_floor() {
-	local a
-	[[ $CHURNERS -gt 0 ]] || return 0
-	if ((SECONDS > BUDGET)); then
-		log "floor: skipped, time budget of ${BUDGET}s spent"
-		return 0
-	fi
-	alloc_port
-	a=127.0.0.1:$PORT
-	"$BIN" bench floor-server --listen "$a" --duration 300s 2>"$WORK/floor.log" &
-	PIDS+=($!)
-	# It answers no getData: wait with the workload it serves.
-	if ! wait_zkproto "$a" session-churn; then
-		log "floor: did not start (not measured): $(tail -n 2 "$WORK/floor.log")"
-		stop_all
-		return 0
-	fi
-	target=(--servers "$a")
-	log "floor: session-churn with $CHURNERS churners against canned replies on $a"
-	run_bench "$WORK/floor-burst" --workload session-churn --sessions "$CHURNERS" --label "$CHURNERS churners"
-	stop_all
-}
-measure_floor
 
 # Memory and recovery, one member each: start on a data dir, load znodes, read RSS;
 # restart and time process start -> first served getData. Results: $WORK/mem-SYS.txt.
@@ -493,16 +635,18 @@ json_num() {
 }
 
 # floor_line N prints, for N members, the churn burst of corral and ZooKeeper against
-# the floor server's (measure_floor), when there is one.
+# the floor server's, measured right after them (measure), when there is one.
 floor_line() {
 	local f c z
-	f=$(json_num "$WORK/floor-burst.json" ops_per_sec)
+	local fj=$WORK/floor-$1-burst.json
+	[[ -s $fj ]] || fj=$WORK/floor-burst.json
+	f=$(json_num "$fj" ops_per_sec)
 	[[ -n $f && $f != 0 ]] || return 0
 	c=$(json_num "$WORK/corral-$1-burst.json" ops_per_sec)
 	z=$(json_num "$WORK/zk-$1-burst.json" ops_per_sec)
 	local twice="" fcpu
 	[[ -n $z ]] && twice="; twice ZooKeeper's rate would be $(ratio "$((2 * z))" "$f") of it"
-	fcpu=$(json_num "$WORK/floor-burst.json" server_cpu_us_per_op)
+	fcpu=$(json_num "$fj" server_cpu_us_per_op)
 	echo "For scale, session-churn with $CHURNERS churners against a server that keeps no state and only answers" \
 		"(\`corral bench floor-server\`, canned replies${fcpu:+, $fcpu µs of CPU per session}), under the same client: $f sessions/s," \
 		"what connections and round trips alone leave on this machine. corral reaches $(ratio "$c" "$f") of it, ZooKeeper $(ratio "$z" "$f")$twice."
@@ -512,18 +656,42 @@ mb() { if [[ -n $1 ]]; then awk -v k="$1" 'BEGIN {printf "%.0f", k/1024}'; else 
 secs() { if [[ -n $1 ]]; then awk -v m="$1" 'BEGIN {printf "%.2f", m/1000}'; else echo "–"; fi; }
 ratio() { if [[ -n $1 && -n $2 && $2 != 0 ]]; then awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; else echo "–"; fi; }
 
+# files SYSTEM N prints the comma-separated reports of SYSTEM with N members: its
+# workloads (one report, or with -i one per workload, in the order run) and its churn burst.
+files() {
+	local w out=""
+	if [[ $SIDE_BY_SIDE == 1 ]]; then
+		for w in ${WORKLOADS//,/ } burst; do out+="${out:+,}$WORK/$1-$2-$w.json"; done
+	else
+		out="$WORK/$1-$2.json,$WORK/$1-$2-burst.json"
+	fi
+	echo "$out"
+}
+
 # reports N sets REPORTS to the NAME=FILE,FILE arguments of `corral bench compare` and
 # `plot` for N members: each system's workloads and its churn burst.
 reports() {
-	REPORTS=("corral=$WORK/corral-$1.json,$WORK/corral-$1-burst.json"
-		"zookeeper=$WORK/zk-$1.json,$WORK/zk-$1-burst.json" "etcd=$WORK/etcd-$1.json,$WORK/etcd-$1-burst.json")
+	REPORTS=("corral=$(files corral "$1")" "zookeeper=$(files zk "$1")" "etcd=$(files etcd "$1")")
 }
 
-# overflows RUN prints "corral N, zookeeper N, etcd N" from the $WORK/SYS-RUN.ovf files there are.
+# overflows N [burst] prints "corral N, zookeeper N, etcd N": the connections dropped at a
+# full listen queue during each system's workloads (or, with burst, its churn burst), from
+# the $WORK/SYS-N*.ovf files there are.
 overflows() {
-	local sys out=""
+	local sys f total out="" w
+	local -a list
 	for sys in corral zk etcd; do
-		[[ -f $WORK/$sys-$1.ovf ]] && out+="${out:+, }${sys/zk/zookeeper} $(cat "$WORK/$sys-$1.ovf")"
+		if [[ ${2:-} == burst ]]; then
+			list=("$WORK/$sys-$1-burst.ovf")
+		else
+			list=("$WORK/$sys-$1.ovf")
+			for w in ${WORKLOADS//,/ }; do list+=("$WORK/$sys-$1-$w.ovf"); done
+		fi
+		total=""
+		for f in "${list[@]}"; do
+			[[ -f $f ]] && total=$((${total:-0} + $(cat "$f")))
+		done
+		[[ -n $total ]] && out+="${out:+, }${sys/zk/zookeeper} $total"
 	done
 	echo "$out"
 }
@@ -547,12 +715,21 @@ for n in $MEMBERS; do
 done
 
 # The report.
-CMD="scripts/compare.sh -d $DURATION -W $PREWARM -s $SESSIONS -k $INFLIGHT -w $WORKLOADS -m \"$MEMBERS\" -c $CHURNERS -l \"$LOADS\""
+IFLAG=""
+[[ $SIDE_BY_SIDE == 1 ]] && IFLAG=" -i"
+CMD="scripts/compare.sh$IFLAG -d $DURATION -W $PREWARM -s $SESSIONS -k $INFLIGHT -w $WORKLOADS -m \"$MEMBERS\" -c $CHURNERS -l \"$LOADS\""
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 MEM=$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)
 ZKV=$(dpkg-query -W -f '${Version}' zookeeper 2>/dev/null || echo "not installed")
 ETCDV=$(dpkg-query -W -f '${Version}' etcd-server 2>/dev/null || echo "not installed")
 JAVAV=$(java -version 2>&1 | head -n1 || true)
+if [[ $SIDE_BY_SIDE == 1 ]]; then
+	ORDER_TEXT="side by side (-i): the systems of one member count ran together, idle but
+  for the one measured, and each workload was measured on each of them in turn, seconds apart."
+else
+	ORDER_TEXT="one after the other: each system was started, ran every workload and was
+  stopped before the next one started."
+fi
 BURST_TEXT=""
 if [[ $CHURNERS -gt 0 ]]; then
 	BURST_TEXT="then, on the same servers, session-churn again with $CHURNERS concurrent churners (the row
@@ -563,8 +740,8 @@ fi
 		# Benchmarks: corral, Apache ZooKeeper and etcd
 
 		Produced by \`scripts/compare.sh\`; rerun it to refresh this page. Numbers are only
-		comparable within one run: every system ran on the same machine, in turn, on loopback,
-		measured by the same client.
+		comparable within one run: every system ran on the same machine, on loopback, measured
+		by the same client, $ORDER_TEXT
 
 		- date: $(date -u '+%Y-%m-%d %H:%M UTC')
 		- machine: $(nproc) cores ($CPU), $MEM, $(uname -sr); data directories on $(df -h "$WORK" | awk 'NR==2 {print $1}')
@@ -596,7 +773,7 @@ fi
 			echo "Connections dropped at a full listen queue (TcpExt ListenOverflows) during all the workloads: $ovf."
 			echo
 		fi
-		ovf=$(overflows "$n-burst")
+		ovf=$(overflows "$n" burst)
 		if [[ -n $ovf ]]; then
 			echo "The same during session-churn with $CHURNERS churners: $ovf."
 			echo
@@ -650,11 +827,19 @@ fi
 	MD
 	for n in $MEMBERS; do
 		for sys in corral zk etcd; do
-			[[ -s $WORK/$sys-$n.txt || -s $WORK/$sys-$n-burst.txt ]] || continue
+			txts=()
+			for w in "" ${WORKLOADS//,/ }; do [[ -s $WORK/$sys-$n${w:+-$w}.txt ]] && txts+=("$WORK/$sys-$n${w:+-$w}.txt"); done
+			[[ ${#txts[@]} -gt 0 || -s $WORK/$sys-$n-burst.txt ]] || continue
 			echo "<details><summary>$sys, $n member(s)</summary>"
 			echo
 			echo '```'
-			cat "$WORK/$sys-$n.txt" 2>/dev/null || true
+			# One table of the workloads (each report's header once, its rows), then the details.
+			if [[ ${#txts[@]} -gt 0 ]]; then
+				awk 'FNR == 1 { body = 0; if (!h++) print; next }
+					!body && /^ / { print; next }
+					{ body = 1; rest = rest $0 "\n" }
+					END { printf "%s", rest }' "${txts[@]}"
+			fi
 			if [[ -s $WORK/$sys-$n-burst.txt ]]; then
 				echo
 				cat "$WORK/$sys-$n-burst.txt"
