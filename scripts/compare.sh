@@ -278,86 +278,31 @@ start_corral() { # N -> sets ADDRS
 	fi
 }
 
+
+
+
+
+
 # The yardstick of session churn: a server that keeps no state and only answers, with
 # canned replies (`corral bench floor-server`, a goroutine per connection like corral),
 # under the same client and churners. What it reaches is what connections and round
-# trips alone leave on this machine. With -i it is measured right after the systems' churn
-# bursts of each member count (measure_side_by_side): $WORK/floor-N-burst.json.
+# trips alone leave on this machine. It is measured once after the systems
+# (measure_floor: $WORK/floor-burst.json), or with -i right after the systems' churn
+# bursts of each member count (measure_side_by_side: $WORK/floor-N-burst.json).
 start_floor() { # N -> sets ADDRS
+	local dir=$WORK/floor$1-1
+	mkdir -p "$dir"
 	alloc_port
 	ADDRS=127.0.0.1:$PORT
-	"$BIN" bench floor-server --listen "$ADDRS" --duration 0 2>"$WORK/floor$1-1.log" &
+	"$BIN" bench floor-server --listen "$ADDRS" --duration 0 2>"$dir/log" &
 	PIDS+=($!)
 	# It answers no getData: wait with the workload it serves.
 	wait_zkproto "$ADDRS" session-churn
 }
 
-# measure SYSTEM N (the default, one system after the other): start it, run the workloads, stop
-# it. Results in $WORK/SYSTEM-N.json and $WORK/SYSTEM-N-burst.json.
-measure() {
-	local sys=$1 n=$2 target
-	if ((SECONDS > BUDGET)); then
-		log "$sys x$n: skipped, time budget of ${BUDGET}s spent"
-		return 0
-	fi
-	# No system pays for the previous one's writes: flush the dirty pages they left
-	# (their data directories) before this one starts fsyncing its own.
-	sync
-	log "$sys x$n: starting"
-	if ! "start_$sys" "$n"; then
-		log "$sys x$n: did not start (not measured); logs:"
-		tail -n 5 "$WORK/$sys$n"-*/log 2>/dev/null >&2 || true
-		stop_all
-		return 0
-	fi
-	if [[ $sys == etcd ]]; then target=(--etcd "$ADDRS"); else target=(--servers "$ADDRS"); fi
-	SPIDS=$(IFS=,; echo "${PIDS[*]}")
-	if [[ $PREWARM != 0s ]]; then
-		log "$sys x$n: warm-up pass, $PREWARM per workload (not reported)"
-		prewarm --workload "$WORKLOADS" --sessions "$SESSIONS" --inflight "$INFLIGHT"
-		if [[ $CHURNERS -gt 0 ]]; then prewarm --workload session-churn --sessions "$CHURNERS"; fi
-	fi
-	log "$sys x$n: running $WORKLOADS on $ADDRS"
-	run_bench "$WORK/$sys-$n" --workload "$WORKLOADS" --sessions "$SESSIONS" --inflight "$INFLIGHT"
-	if [[ $CHURNERS -gt 0 ]]; then
-		log "$sys x$n: session-churn with $CHURNERS churners"
-		run_bench "$WORK/$sys-$n-burst" --workload session-churn --sessions "$CHURNERS" --label "$CHURNERS churners"
-	fi
-	stop_all
-}
-
-# The yardstick of session churn: a server that keeps no state and only answers, with
-# canned replies (`corral bench floor-server`, a goroutine per connection like corral),
-# under the same client and churners. What it reaches is what connections and round
-# trips alone leave on this machine. Result: $WORK/floor-burst.json (with -i, measure_side_by_side
-# measures it per member count instead, right after the systems' bursts).
-measure_floor() {
-	local a
-	[[ $CHURNERS -gt 0 ]] || return 0
-	if ((SECONDS > BUDGET)); then
-		log "floor: skipped, time budget of ${BUDGET}s spent"
-		return 0
-	fi
-	alloc_port
-	a=127.0.0.1:$PORT
-	"$BIN" bench floor-server --listen "$a" --duration 300s 2>"$WORK/floor.log" &
-	PIDS+=($!)
-	# It answers no getData: wait with the workload it serves.
-	if ! wait_zkproto "$a" session-churn; then
-		log "floor: did not start (not measured): $(tail -n 2 "$WORK/floor.log")"
-		stop_all
-		return 0
-	fi
-	target=(--servers "$a")
-	SPIDS=${PIDS[*]}
-	log "floor: session-churn with $CHURNERS churners against canned replies on $a"
-	run_bench "$WORK/floor-burst" --workload session-churn --sessions "$CHURNERS" --label "$CHURNERS churners"
-	stop_all
-}
-
-# start_one SYSTEM N starts SYSTEM with N members (see start_zk, start_etcd, start_corral)
-# and records its addresses and process ids in SYS_ADDRS and SYS_PIDS; one that does not
-# come up is stopped again and reported as not measured.
+# start_one SYSTEM N starts SYSTEM with N members (start_zk, start_etcd, start_corral,
+# start_floor) and records its addresses and process ids in SYS_ADDRS and SYS_PIDS; one
+# that does not come up is stopped again and reported as not measured.
 declare -A SYS_ADDRS SYS_PIDS
 start_one() {
 	local sys=$1 n=$2 first=${#PIDS[@]} pid
@@ -380,6 +325,51 @@ use() {
 	sys=$1
 	if [[ $sys == etcd ]]; then target=(--etcd "${SYS_ADDRS[$sys]}"); else target=(--servers "${SYS_ADDRS[$sys]}"); fi
 	SPIDS=${SYS_PIDS[$sys]}
+}
+
+# warm runs the warm-up pass on the system in use: every workload (and the churn burst)
+# for PREWARM, unreported.
+warm() {
+	[[ $PREWARM != 0s ]] || return 0
+	log "$sys x$n: warm-up pass, $PREWARM per workload (not reported)"
+	prewarm --workload "$WORKLOADS" --sessions "$SESSIONS" --inflight "$INFLIGHT"
+	if [[ $CHURNERS -gt 0 ]]; then prewarm --workload session-churn --sessions "$CHURNERS"; fi
+}
+
+# measure SYSTEM N (the default, one system after the other): start it, run the
+# workloads, stop it. Results in $WORK/SYSTEM-N.json and $WORK/SYSTEM-N-burst.json.
+measure() {
+	local sys=$1 n=$2
+	if ((SECONDS > BUDGET)); then
+		log "$sys x$n: skipped, time budget of ${BUDGET}s spent"
+		return 0
+	fi
+	start_one "$sys" "$n" || return 0
+	use "$sys"
+	warm
+	log "$sys x$n: running $WORKLOADS on ${SYS_ADDRS[$sys]}"
+	run_bench "$WORK/$sys-$n" --workload "$WORKLOADS" --sessions "$SESSIONS" --inflight "$INFLIGHT"
+	if [[ $CHURNERS -gt 0 ]]; then
+		log "$sys x$n: session-churn with $CHURNERS churners"
+		run_bench "$WORK/$sys-$n-burst" --workload session-churn --sessions "$CHURNERS" --label "$CHURNERS churners"
+	fi
+	stop_all
+}
+
+# measure_floor (the default): the floor server's churn burst, once. Result:
+# $WORK/floor-burst.json.
+measure_floor() {
+	local sys n=1
+	[[ $CHURNERS -gt 0 ]] || return 0
+	if ((SECONDS > BUDGET)); then
+		log "floor: skipped, time budget of ${BUDGET}s spent"
+		return 0
+	fi
+	start_one floor "$n" || return 0
+	use floor
+	log "floor: session-churn with $CHURNERS churners against canned replies on ${SYS_ADDRS[floor]}"
+	run_bench "$WORK/floor-burst" --workload session-churn --sessions "$CHURNERS" --label "$CHURNERS churners"
+	stop_all
 }
 
 # cpu_ticks PIDS prints the CPU time (user and system, in clock ticks) the comma-separated
@@ -430,9 +420,7 @@ measure_side_by_side() {
 	if [[ $PREWARM != 0s ]]; then
 		for sys in "${up[@]}"; do
 			use "$sys"
-			log "$sys x$n: warm-up pass, $PREWARM per workload (not reported)"
-			prewarm --workload "$WORKLOADS" --sessions "$SESSIONS" --inflight "$INFLIGHT"
-			if [[ $CHURNERS -gt 0 ]]; then prewarm --workload session-churn --sessions "$CHURNERS"; fi
+			warm
 			settle "warm-up pass"
 		done
 	fi

@@ -106,8 +106,8 @@ func Open(dir string, lg *slog.Logger, opt Options) (*Bin, error) {
 // Remove takes path out of its directory now, makes that durable (an fsync of
 // the directory), and removes the file in the background. Only then is the
 // file shrunk: a crash cannot leave a shortened file where it was. A file on
-// another filesystem than the bin (rename fails with EXDEV) is removed at once,
-// and a warning says so the first time.
+// another filesystem than the bin (rename fails with EXDEV) is unlinked at once,
+// as durably, and a warning says so the first time.
 func (b *Bin) Remove(path string) error {
 	dst := filepath.Join(b.dir, fmt.Sprintf("%016x-%s", b.seq.Add(1), filepath.Base(path)))
 	err := os.Rename(path, dst)
@@ -115,7 +115,10 @@ func (b *Bin) Remove(path string) error {
 		b.exdev.Do(func() {
 			b.lg.Warn("trash: files on another filesystem than the data dir are unlinked at once, which can stall other writers of that disk", "file", path, "bin", b.dir)
 		})
-		return os.Remove(path)
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+		return syncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		return err
