@@ -61,3 +61,35 @@ func TestSkipRepeatedAck(t *testing.T) {
 		t.Fatalf("ack to another leader dropped")
 	}
 }
+
+// The responses of appends written with one Save carry one acknowledgement per
+// leader and term, the highest; everything else goes out as it was, in order.
+func TestLatestAcks(t *testing.T) {
+	ack := func(to, term, index uint64) raftpb.Message {
+		return raftpb.Message{Type: raftpb.MsgAppResp, From: 2, To: to, Term: term, Index: index}
+	}
+	self := raftpb.Message{Type: raftpb.MsgStorageAppendResp, To: 2, Index: 11}
+	reject := raftpb.Message{Type: raftpb.MsgAppResp, From: 2, To: 1, Term: 3, Index: 9, Reject: true, RejectHint: 8}
+	hb := raftpb.Message{Type: raftpb.MsgHeartbeatResp, From: 2, To: 1, Term: 3}
+	in := []raftpb.Message{
+		ack(1, 3, 10), self, ack(1, 3, 12), hb, ack(1, 3, 11), reject,
+		ack(1, 3, 12), // as much as the one before, later: this one is kept
+		ack(3, 4, 13), // a new leader in a new term
+		ack(3, 4, 12),
+	}
+	want := []raftpb.Message{self, hb, reject, ack(1, 3, 12), ack(3, 4, 13)}
+	got := latestAcks(nil, in, 2)
+	if len(got) != len(want) {
+		t.Fatalf("kept %d messages, want %d: %v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i].Type != want[i].Type || got[i].To != want[i].To || got[i].Term != want[i].Term ||
+			got[i].Index != want[i].Index || got[i].Reject != want[i].Reject {
+			t.Fatalf("message %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// One acknowledgement, or none, goes through untouched.
+	if got := latestAcks(nil, []raftpb.Message{self, ack(1, 3, 10)}, 2); len(got) != 2 {
+		t.Fatalf("a lone acknowledgement was dropped: %v", got)
+	}
+}
