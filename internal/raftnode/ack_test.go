@@ -78,7 +78,7 @@ func TestLatestAcks(t *testing.T) {
 		ack(3, 4, 12),
 	}
 	want := []raftpb.Message{self, hb, reject, ack(1, 3, 12), ack(3, 4, 13)}
-	got := latestAcks(nil, in, 2)
+	got := latestAcks(in, 2)
 	if len(got) != len(want) {
 		t.Fatalf("kept %d messages, want %d: %v", len(got), len(want), got)
 	}
@@ -89,7 +89,7 @@ func TestLatestAcks(t *testing.T) {
 		}
 	}
 	// One acknowledgement, or none, goes through untouched.
-	if got := latestAcks(nil, []raftpb.Message{self, ack(1, 3, 10)}, 2); len(got) != 2 {
+	if got := latestAcks([]raftpb.Message{self, ack(1, 3, 10)}, 2); len(got) != 2 {
 		t.Fatalf("a lone acknowledgement was dropped: %v", got)
 	}
 }

@@ -38,12 +38,12 @@ type appender struct {
 	// ack is the last acknowledgement of appended entries sent to the leader
 	// (see skipRepeatedAck); the appender's goroutine alone uses it.
 	ack sentAck
-	// resps gathers the responses of one Save, out those of them sent (the
-	// appender's goroutine alone uses them).
-	resps, out []raftpb.Message
-	mu         sync.Mutex
-	written    uint64
-	progress   chan struct{}
+	// resps gathers the responses of one Save (the appender's goroutine alone
+	// uses it).
+	resps    []raftpb.Message
+	mu       sync.Mutex
+	written  uint64
+	progress chan struct{}
 }
 
 func newAppender(n *Node) *appender {
@@ -207,11 +207,9 @@ func (n *Node) persist(batch []raftpb.Message, buf *[]raftpb.Entry) bool {
 		for k := i; k < j; k++ {
 			resps = append(resps, batch[k].Responses...)
 		}
-		out := latestAcks(n.app.out[:0], resps, n.cfg.ID)
-		n.deliver(n.app.skipRepeatedAck(out, time.Now()))
+		n.deliver(n.app.skipRepeatedAck(latestAcks(resps, n.cfg.ID), time.Now()))
 		clear(resps) // do not pin the messages
-		clear(out)
-		n.app.resps, n.app.out = resps[:0], out[:0]
+		n.app.resps = resps[:0]
 		i = j
 	}
 	clear(*buf)
@@ -240,10 +238,10 @@ func (n *Node) deliver(resps []raftpb.Message) {
 	}
 }
 
-// latestAcks appends to dst the messages of resps but every acknowledgement of
-// appended entries (MsgAppResp, not a rejection) that another one in resps,
-// to the same leader in the same term, makes redundant: of those only the one
-// with the highest index (the last of equals) is kept, where it stands.
+// latestAcks drops from resps (filtered in place) every acknowledgement of
+// appended entries (isAppendAck) that another one in resps, to the same leader
+// in the same term, makes redundant: of those only the one with the highest
+// index (the last of equals) is kept, where it stands.
 //
 // The messages one Save wrote each carry their own acknowledgement, and the
 // leader would take them one after the other: each costs a write here, and on
@@ -258,10 +256,7 @@ func (n *Node) deliver(resps []raftpb.Message) {
 // commit index 2.31 -> 1.19 per session. System calls and CPU per session did
 // not change beyond the noise: the acknowledgements dropped used to leave in
 // the same write as the one kept.
-func latestAcks(dst, resps []raftpb.Message, self uint64) []raftpb.Message {
-	isAck := func(m *raftpb.Message) bool {
-		return m.Type == raftpb.MsgAppResp && !m.Reject && m.To != self
-	}
+func latestAcks(resps []raftpb.Message, self uint64) []raftpb.Message {
 	// The acknowledgement kept per leader and term: there is one leader per
 	// term, and a Save rarely spans more than one term.
 	type kept struct {
@@ -272,7 +267,7 @@ func latestAcks(dst, resps []raftpb.Message, self uint64) []raftpb.Message {
 	ks := keep[:0]
 	for i := range resps {
 		m := &resps[i]
-		if !isAck(m) {
+		if !isAppendAck(m, self) {
 			continue
 		}
 		k := 0
@@ -286,14 +281,22 @@ func latestAcks(dst, resps []raftpb.Message, self uint64) []raftpb.Message {
 			ks[k].index, ks[k].at = m.Index, i
 		}
 	}
+	// Every position kept was chosen above, so writing over the ones before
+	// the one being read loses nothing.
+	out := resps[:0]
 	for i := range resps {
-		m := &resps[i]
-		if isAck(m) && !slices.ContainsFunc(ks, func(k kept) bool { return k.at == i }) {
+		if isAppendAck(&resps[i], self) && !slices.ContainsFunc(ks, func(k kept) bool { return k.at == i }) {
 			continue
 		}
-		dst = append(dst, *m)
+		out = append(out, resps[i])
 	}
-	return dst
+	return out
+}
+
+// isAppendAck reports whether m acknowledges appended entries to another member
+// (the leader): a MsgAppResp that is not a rejection.
+func isAppendAck(m *raftpb.Message, self uint64) bool {
+	return m.Type == raftpb.MsgAppResp && !m.Reject && m.To != self
 }
 
 // sentAck is an acknowledgement (MsgAppResp, not a rejection) sent to the leader,
@@ -324,11 +327,10 @@ const repeatAckWindow = 20 * time.Millisecond
 // MsgApp, and only an identical acknowledgement within repeatAckWindow of the
 // last is dropped, so that one (a heartbeat interval later) goes out.
 func (a *appender) skipRepeatedAck(resps []raftpb.Message, now time.Time) []raftpb.Message {
-	// resps is the Ready's own slice (raft starts a new one after each Ready):
-	// it is filtered in place.
+	// resps is the appender's own (persist gathers it): it is filtered in place.
 	out := resps[:0]
 	for _, m := range resps {
-		if m.Type == raftpb.MsgAppResp && !m.Reject && m.To != a.n.cfg.ID {
+		if isAppendAck(&m, a.n.cfg.ID) {
 			ack := sentAck{to: m.To, term: m.Term, index: m.Index, at: now}
 			if ack.repeats(a.ack) {
 				a.n.skippedAcks.Add(1)
