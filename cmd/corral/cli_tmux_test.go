@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,12 +21,18 @@ type tmuxSession struct {
 	name   string
 }
 
+// tmuxSockets numbers the sessions' server sockets.
+var tmuxSockets atomic.Int64
+
 func newTmux(t *testing.T, env []string, command ...string) *tmuxSession {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatalf("tmux is not installed: this test drives the interactive shell through it; run scripts/install-test-deps.sh (Debian package tmux)")
 	}
-	s := &tmuxSession{t: t, socket: fmt.Sprintf("corral-cli-test-%d", os.Getpid()), name: "cli"}
+	// A socket of its own: a session started on the socket of one whose shell
+	// has just exited can meet that tmux server as it shuts down ("server
+	// exited unexpectedly").
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("corral-cli-test-%d-%d", os.Getpid(), tmuxSockets.Add(1)), name: "cli"}
 	args := []string{"new-session", "-d", "-s", s.name, "-x", "160", "-y", "50"}
 	for _, e := range env {
 		args = append(args, "-e", e)
