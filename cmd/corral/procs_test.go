@@ -1,19 +1,54 @@
 package main
 
 import (
+	"log/slog"
+	"runtime"
 	"testing"
+	"time"
 
 	"github.com/corral-io/corral/internal/config"
 )
 
-func TestSplitProcs(t *testing.T) {
-	for _, c := range []struct{ cpus, local, want int }{
-		{2, 0, 2}, {2, 1, 2}, {2, 2, 2}, {2, 3, 2}, {2, 5, 2},
-		{8, 3, 2}, {16, 3, 5}, {1, 3, 1}, {4, 3, 2}, {6, 2, 3},
+func TestShareProcs(t *testing.T) {
+	for _, c := range []struct{ cpus, local, follower, leader int }{
+		{2, 0, 2, 2}, {2, 1, 2, 2}, // alone on the host: all of it
+		{2, 3, 1, 2}, {2, 5, 1, 2}, {1, 3, 1, 1},
+		{4, 3, 1, 2}, {8, 3, 2, 4}, {16, 3, 4, 8}, {6, 2, 2, 4},
 	} {
-		if got := splitProcs(c.cpus, c.local); got != c.want {
-			t.Errorf("splitProcs(%d, %d) = %d, want %d", c.cpus, c.local, got, c.want)
+		f, l := shareProcs(c.cpus, c.local)
+		if f != c.follower || l != c.leader {
+			t.Errorf("shareProcs(%d, %d) = %d, %d; want %d, %d", c.cpus, c.local, f, l, c.follower, c.leader)
 		}
+	}
+}
+
+// TestProcShareFollowsLeadership: the last role reported sets GOMAXPROCS, however
+// the goroutines that make the change are scheduled.
+func TestProcShareFollowsLeadership(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	p := &procShare{follower: 1, leader: 3, log: slog.New(slog.DiscardHandler)}
+	for i := 0; i < 50; i++ {
+		p.leadership(i%2 == 0)
+	}
+	p.leadership(true)
+	waitProcs(t, 3)
+	p.leadership(false)
+	waitProcs(t, 1)
+}
+
+func waitProcs(t *testing.T, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.GOMAXPROCS(0) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("GOMAXPROCS = %d, want %d", runtime.GOMAXPROCS(0), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// and it stays there: no change made on behalf of an earlier role comes after
+	time.Sleep(20 * time.Millisecond)
+	if got := runtime.GOMAXPROCS(0); got != want {
+		t.Fatalf("GOMAXPROCS moved to %d after reaching %d", got, want)
 	}
 }
 

@@ -121,7 +121,7 @@ func runServer(c config.Server, log *slog.Logger) error {
 			c.PeerAddr = peerMap[c.ID]
 		}
 	}
-	shareHostCPUs(peers, log)
+	onLeadership := shareHostCPUs(peers, log)
 	if c.HoldSysmon {
 		release, ok := sysmon.Hold()
 		defer release()
@@ -161,7 +161,8 @@ func runServer(c config.Server, log *slog.Logger) error {
 			size := server.DirSize(c.DataDir)
 			return c.Dump(size, size)
 		},
-		Logger: log,
+		OnLeadership: onLeadership,
+		Logger:       log,
 	})
 	restoreGC()
 	if err != nil {

@@ -17,8 +17,12 @@ const (
 // hearing their heartbeats.
 func (s *Server) leaderChanged(leader uint64) {
 	s.leaderChangedAt.Store(time.Now().UnixNano())
-	if leader == s.cfg.ID {
+	isLeader := leader == s.cfg.ID
+	if isLeader {
 		s.sessions.resetAll(time.Now())
+	}
+	if s.wasLeader.Swap(isLeader) != isLeader && s.cfg.OnLeadership != nil {
+		s.cfg.OnLeadership(isLeader)
 	}
 }
 

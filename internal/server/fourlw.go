@@ -214,6 +214,7 @@ func (s *Server) mntr() string {
 		{"zk_connection_rejected", s.stats.rejectedConns.Load()},
 		{"zk_connection_drop_count", s.stats.slowClients.Load()},
 		{"zk_data_dir_size", DirSize(s.cfg.DataDir)},
+		{"corral_gomaxprocs", runtime.GOMAXPROCS(0)},
 	}
 	m := s.node.Members()
 	if s.node.IsLeader() && len(m.Voters)+len(m.Learners) > 1 {

@@ -81,7 +81,11 @@ type Config struct {
 	EarlyConnectWindow time.Duration
 	// ConfDump renders the conf four-letter word's output (nil: a minimal one).
 	ConfDump func() string
-	Logger   *slog.Logger
+	// OnLeadership, if set, is called when this member becomes the leader (true)
+	// or stops being it (false). It is called from the raft loop and must return
+	// quickly.
+	OnLeadership func(leader bool)
+	Logger       *slog.Logger
 }
 
 func (c *Config) setDefaults() {
@@ -160,6 +164,9 @@ type Server struct {
 	inflight *inflightBudget
 	// leaderChangedAt is when the known leader last changed (unix ns).
 	leaderChangedAt atomic.Int64
+	// wasLeader is whether this member was the leader at the last change of the
+	// known leader (for Config.OnLeadership).
+	wasLeader atomic.Bool
 	// readOnly is set while the member serves read-only clients (no quorum).
 	readOnly atomic.Bool
 	// lowDisk is set while writes are refused for lack of disk space.

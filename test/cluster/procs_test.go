@@ -1,0 +1,88 @@
+package cluster
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corral-io/corral/internal/testutil/corralproc"
+	"github.com/corral-io/corral/internal/testutil/fourlw"
+)
+
+// TestColocatedMembersShareCPUs: three members on loopback divide the host's CPUs in
+// four shares, two for the leader and one for each follower (mntr's
+// corral_gomaxprocs), and a member that becomes the leader takes the leader's share.
+func TestColocatedMembersShareCPUs(t *testing.T) {
+	// The servers inherit the environment, and a GOMAXPROCS there would stand.
+	t.Setenv("GOMAXPROCS", "")
+	os.Unsetenv("GOMAXPROCS")
+	cpus := runtime.NumCPU()
+	follower := max(1, cpus/4)
+	leader := min(cpus, 2*follower)
+
+	procs := corralproc.StartCluster(t, 3)
+	check := func(live []*corralproc.Proc) string {
+		var got []string
+		ok := true
+		for _, p := range live {
+			mode, procs := p.Mode(), mntrValue(p.Addr(), "corral_gomaxprocs")
+			got = append(got, mode+"="+procs)
+			switch {
+			case mode == "leader" && procs != fmt.Sprint(leader):
+				ok = false
+			case mode == "follower" && procs != fmt.Sprint(follower):
+				ok = false
+			case mode != "leader" && mode != "follower":
+				ok = false
+			}
+		}
+		if ok {
+			return ""
+		}
+		return strings.Join(got, " ")
+	}
+	want := fmt.Sprintf("leader=%d, followers=%d (%d CPUs)", leader, follower, cpus)
+	waitShares(t, procs, check, want)
+
+	// The leader goes: one of the followers takes its place, and its share.
+	for i, p := range procs {
+		if p.Mode() == "leader" {
+			p.Kill()
+			procs = append(procs[:i:i], procs[i+1:]...)
+			break
+		}
+	}
+	waitShares(t, procs, check, want)
+}
+
+func waitShares(t *testing.T, procs []*corralproc.Proc, check func([]*corralproc.Proc) string, want string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		bad := check(procs)
+		if bad == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GOMAXPROCS by role: got %s, want %s", bad, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// mntrValue returns one key's value from the member's mntr output ("" if absent).
+func mntrValue(addr, key string) string {
+	out, err := fourlw.SendTimeout(addr, "mntr", time.Second)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, key+"\t"); ok {
+			return v
+		}
+	}
+	return ""
+}
