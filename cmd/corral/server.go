@@ -51,10 +51,20 @@ variables, then a zoo.cfg-style file given with --config, then built-in defaults
 		if err := c.Validate(); err != nil {
 			return err
 		}
+		// First, before anything that re-executing would do twice.
+		var steadyErr error
+		if c.SteadySysmon {
+			steadyErr = sysmon.Steady()
+		}
 		log := newLogger(c.LogLevel, c.LogFormat)
 		slog.SetDefault(log)
 		for _, w := range warnings {
 			log.Warn(w)
+		}
+		if steadyErr != nil {
+			log.Warn("the Go runtime's monitor thread will poll every 20 µs after idle spells (--steady-sysmon)", "err", steadyErr)
+		} else if c.SteadySysmon && strings.Contains(os.Getenv("GODEBUG"), sysmon.SteadyGODEBUG) {
+			log.Debug("running with GODEBUG=" + os.Getenv("GODEBUG") + ": the Go runtime's monitor thread stays at its slow interval (--steady-sysmon)")
 		}
 		if cpuProfile != "" {
 			f, err := os.Create(cpuProfile)

@@ -114,6 +114,13 @@ type Server struct {
 	// more runnable threads than cores it can stall the process for up to
 	// seconds (see the package comment).
 	HoldSysmon bool
+	// SteadySysmon keeps the Go runtime's monitor thread out of deep sleep the
+	// other way: the server runs with GODEBUG=schedtrace set to its longest
+	// period (re-executing itself once at start to get it), under which the
+	// runtime never puts sysmon into deep sleep, so that it stays at its slow
+	// interval instead of polling every 20 µs after each idle spell (see
+	// internal/sysmon). Default on.
+	SteadySysmon bool
 }
 
 // Default values that are not derived from others.
@@ -177,6 +184,7 @@ func Default() Server {
 		FourLetterWords:        slices.Clone(DefaultFourLetterWords),
 		SnapshotCount:          DefaultSnapshotCount,
 		SnapshotRetain:         DefaultSnapshotRetain,
+		SteadySysmon:           true,
 		LogLevel:               DefaultLogLevel,
 		LogFormat:              DefaultLogFormat,
 		ID:                     DefaultID,

@@ -50,6 +50,7 @@ func TestDefault(t *testing.T) {
 		ReconfigEnabled: true,
 		MinFreeDisk:     64 << 20,
 		AdminAddr:       "127.0.0.1:7181",
+		SteadySysmon:    true,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Default() =\n%+v\nwant\n%+v", c, want)
@@ -236,7 +237,7 @@ func TestPrecedence(t *testing.T) {
 			"--container-max-per-minute", "3", "--container-max-never-used", "1h", "--4lw", "ruok,DUMP", "--snapshot-count", "9",
 			"--snapshot-retain", "4", "--admin-addr", ":8081", "--log-level", "debug", "--log-format", "json", "--id", "3",
 			"--peer-addr", "h:2380", "--peers", "3=h:2380,4=i:2380", "--observers", "4", "--cluster-id", "c1",
-			"--read-only-mode=false", "--reconfig-enabled=false", "--hold-sysmon", "--join"}, nil,
+			"--read-only-mode=false", "--reconfig-enabled=false", "--hold-sysmon", "--steady-sysmon=false", "--join"}, nil,
 			func(c Server) bool {
 				return reflect.DeepEqual(c, Server{
 					ClientAddr: "127.0.0.1:0", DataDir: "d", TickTime: 100 * time.Millisecond, MinSessionTimeout: time.Second,
@@ -254,7 +255,7 @@ func TestPrecedence(t *testing.T) {
 			"CORRAL_CONTAINER_MAX_PER_MINUTE": "3", "CORRAL_CONTAINER_MAX_NEVER_USED": "1h", "CORRAL_4LW": "ruok dump",
 			"CORRAL_SNAPSHOT_COUNT": "9", "CORRAL_SNAPSHOT_RETAIN": "4", "CORRAL_ADMIN_ADDR": ":8081", "CORRAL_LOG_LEVEL": "debug",
 			"CORRAL_LOG_FORMAT": "json", "CORRAL_ID": "3", "CORRAL_PEER_ADDR": "h:2380", "CORRAL_PEERS": "3=h:2380,4=i:2380",
-			"CORRAL_OBSERVERS": "4", "CORRAL_CLUSTER_ID": "c1", "CORRAL_READ_ONLY_MODE": "false", "CORRAL_RECONFIG_ENABLED": "false", "CORRAL_HOLD_SYSMON": "true", "CORRAL_JOIN": "true"},
+			"CORRAL_OBSERVERS": "4", "CORRAL_CLUSTER_ID": "c1", "CORRAL_READ_ONLY_MODE": "false", "CORRAL_RECONFIG_ENABLED": "false", "CORRAL_HOLD_SYSMON": "true", "CORRAL_STEADY_SYSMON": "false", "CORRAL_JOIN": "true"},
 			func(c Server) bool {
 				return reflect.DeepEqual(c, Server{
 					ClientAddr: "127.0.0.1:0", DataDir: "d", TickTime: 100 * time.Millisecond, MinSessionTimeout: time.Second,

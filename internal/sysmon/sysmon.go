@@ -24,6 +24,10 @@
 // down for want of a quorum. Hence corral server and corral bench do not hold by
 // default (--hold-sysmon opts in).
 //
+// Steady (steady.go) keeps sysmon out of deep sleep without occupying a P, through a
+// GODEBUG setting under which the runtime never lets it sleep deeply; corral server
+// does that by default (--steady-sysmon).
+//
 // Hold parks one goroutine in the kernel while it holds a P, which the runtime does
 // not see as idle: the Ps are never all idle, so sysmon never sleeps deeply and
 // backs off to its 10 ms interval whenever it has nothing to do. It adds that P to

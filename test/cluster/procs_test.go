@@ -86,3 +86,40 @@ func mntrValue(addr, key string) string {
 	}
 	return ""
 }
+
+// TestSteadySysmon: the server runs with GODEBUG's schedtrace at its longest period
+// (it re-executes itself in place, keeping its process id, once at start), keeps the
+// operator's other GODEBUG settings, and leaves GODEBUG alone with
+// --steady-sysmon=false.
+func TestSteadySysmon(t *testing.T) {
+	t.Setenv("GODEBUG", "madvdontneed=1")
+	on := corralproc.Start(t)
+	if got := procEnv(t, on.PID(), "GODEBUG"); got != "schedtrace=2147483647,madvdontneed=1" {
+		t.Errorf("GODEBUG of the server = %q, want schedtrace=2147483647,madvdontneed=1", got)
+	}
+	off := corralproc.Start(t, "--steady-sysmon=false")
+	if got := procEnv(t, off.PID(), "GODEBUG"); got != "madvdontneed=1" {
+		t.Errorf("GODEBUG of the server with --steady-sysmon=false = %q, want madvdontneed=1", got)
+	}
+	// An operator's schedtrace stands.
+	t.Setenv("GODEBUG", "schedtrace=0")
+	own := corralproc.Start(t)
+	if got := procEnv(t, own.PID(), "GODEBUG"); got != "schedtrace=0" {
+		t.Errorf("GODEBUG of the server started with schedtrace=0 = %q", got)
+	}
+}
+
+// procEnv reads one variable of a running process's environment (Linux /proc).
+func procEnv(t *testing.T, pid int, key string) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range strings.Split(string(b), "\x00") {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
