@@ -15,8 +15,15 @@ func Steady() error {
 	if !changed {
 		return nil
 	}
-	if err := syscall.Exec("/proc/self/exe", os.Args, env); err != nil {
-		return fmt.Errorf("re-executing with GODEBUG=%s: %w", SteadyGODEBUG, err)
+	// By its own path, so that the process keeps its name (ps, pgrep and top show
+	// the executable's file name, which would be "exe" through /proc/self/exe); by
+	// /proc/self/exe only if that path is gone (the binary replaced, say).
+	var err error = syscall.ENOENT
+	if path, perr := os.Executable(); perr == nil {
+		err = syscall.Exec(path, os.Args, env)
 	}
-	return nil
+	if err != nil {
+		err = syscall.Exec("/proc/self/exe", os.Args, env)
+	}
+	return fmt.Errorf("re-executing with GODEBUG=%s: %w", SteadyGODEBUG, err)
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -96,6 +97,14 @@ func TestSteadySysmon(t *testing.T) {
 	on := corralproc.Start(t)
 	if got := procEnv(t, on.PID(), "GODEBUG"); got != "schedtrace=2147483647,madvdontneed=1" {
 		t.Errorf("GODEBUG of the server = %q, want schedtrace=2147483647,madvdontneed=1", got)
+	}
+	// It keeps its name: ps and pgrep find it as corral, not as "exe".
+	name := filepath.Base(corralproc.Build(t))
+	if len(name) > 15 {
+		name = name[:15] // the kernel keeps 15 bytes of it
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", on.PID())); err != nil || strings.TrimSpace(string(b)) != name {
+		t.Errorf("the server's name after re-executing: %q (%v), want %q", b, err, name)
 	}
 	off := corralproc.Start(t, "--steady-sysmon=false")
 	if got := procEnv(t, off.PID(), "GODEBUG"); got != "madvdontneed=1" {
