@@ -93,7 +93,7 @@ func shareHostCPUs(peers []config.Peer, log *slog.Logger) func(leader bool) {
 	local := localMembers(peers)
 	cpus := runtime.GOMAXPROCS(0)
 	follower, leader := shareProcs(cpus, local)
-	if local <= 1 || follower == cpus {
+	if follower == cpus { // alone on the host, or a host of one CPU
 		return nil
 	}
 	runtime.GOMAXPROCS(follower)
@@ -103,9 +103,10 @@ func shareHostCPUs(peers []config.Peer, log *slog.Logger) func(leader bool) {
 	return p.leadership
 }
 
-// leadership moves GOMAXPROCS to the share of the member's new role. It is called
-// from the raft loop, so the change (which stops the world for a moment) is made on
-// a goroutine of its own; the last role reported wins.
+// leadership moves GOMAXPROCS to the share of the member's role (apply leaves it
+// alone when it is already there). It is called from the raft loop, so the change
+// (which stops the world, after any collection under way) is made on a goroutine of
+// its own; the last role reported wins.
 func (p *procShare) leadership(leader bool) {
 	n := p.follower
 	if leader {

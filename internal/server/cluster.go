@@ -17,12 +17,11 @@ const (
 // hearing their heartbeats.
 func (s *Server) leaderChanged(leader uint64) {
 	s.leaderChangedAt.Store(time.Now().UnixNano())
-	isLeader := leader == s.cfg.ID
-	if isLeader {
+	if leader == s.cfg.ID {
 		s.sessions.resetAll(time.Now())
 	}
-	if s.wasLeader.Swap(isLeader) != isLeader && s.cfg.OnLeadership != nil {
-		s.cfg.OnLeadership(isLeader)
+	if s.cfg.OnLeadership != nil {
+		s.cfg.OnLeadership(leader == s.cfg.ID)
 	}
 }
 

@@ -81,9 +81,9 @@ type Config struct {
 	EarlyConnectWindow time.Duration
 	// ConfDump renders the conf four-letter word's output (nil: a minimal one).
 	ConfDump func() string
-	// OnLeadership, if set, is called when this member becomes the leader (true)
-	// or stops being it (false). It is called from the raft loop and must return
-	// quickly.
+	// OnLeadership, if set, is called at each change of the known leader with
+	// whether this member is now the leader (so also when its role stays the
+	// same). It is called from the raft loop and must return quickly.
 	OnLeadership func(leader bool)
 	Logger       *slog.Logger
 }
@@ -164,9 +164,6 @@ type Server struct {
 	inflight *inflightBudget
 	// leaderChangedAt is when the known leader last changed (unix ns).
 	leaderChangedAt atomic.Int64
-	// wasLeader is whether this member was the leader at the last change of the
-	// known leader (for Config.OnLeadership).
-	wasLeader atomic.Bool
 	// readOnly is set while the member serves read-only clients (no quorum).
 	readOnly atomic.Bool
 	// lowDisk is set while writes are refused for lack of disk space.

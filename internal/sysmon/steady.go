@@ -22,7 +22,7 @@ import (
 // sessions/s, server CPU per session 779-923 -> 544-684 µs, context switches per
 // session 21-22 -> 8, system calls 54 -> 37. Two pairs each of 5 s runs: 256
 // churners 2628-2841 -> 2875-3751; set 16x16 28985-29320 -> 30960-35583 with p99
-// 24 -> 18-20 ms; get +8 %; create unchanged; watch 5602-6148 -> 6233-7382 events/s
+// 24 -> 18-20 ms; get +7-8 %; create unchanged; watch 5602-6148 -> 6233-7382 events/s
 // (p99 0.71-0.83 -> 0.60-0.78 ms); lock 440-470 -> 568-569 acquisitions/s (p99
 // 50-56 -> 40-44 ms).
 const SteadyGODEBUG = "schedtrace=2147483647"

@@ -17,13 +17,11 @@ func Steady() error {
 	}
 	// By its own path, so that the process keeps its name (ps, pgrep and top show
 	// the executable's file name, which would be "exe" through /proc/self/exe); by
-	// /proc/self/exe only if that path is gone (the binary replaced, say).
-	var err error = syscall.ENOENT
-	if path, perr := os.Executable(); perr == nil {
-		err = syscall.Exec(path, os.Args, env)
+	// /proc/self/exe only if that fails (the binary replaced, say). Exec returns
+	// only when it fails.
+	if path, err := os.Executable(); err == nil {
+		syscall.Exec(path, os.Args, env)
 	}
-	if err != nil {
-		err = syscall.Exec("/proc/self/exe", os.Args, env)
-	}
+	err := syscall.Exec("/proc/self/exe", os.Args, env)
 	return fmt.Errorf("re-executing with GODEBUG=%s: %w", SteadyGODEBUG, err)
 }

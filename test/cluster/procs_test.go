@@ -29,12 +29,12 @@ func TestColocatedMembersShareCPUs(t *testing.T) {
 		var got []string
 		ok := true
 		for _, p := range live {
-			mode, procs := p.Mode(), mntrValue(p.Addr(), "corral_gomaxprocs")
-			got = append(got, mode+"="+procs)
+			mode, n := p.Mode(), fourlw.Line(p.Addr(), "mntr", "corral_gomaxprocs\t")
+			got = append(got, mode+"="+n)
 			switch {
-			case mode == "leader" && procs != fmt.Sprint(leader):
+			case mode == "leader" && n != fmt.Sprint(leader):
 				ok = false
-			case mode == "follower" && procs != fmt.Sprint(follower):
+			case mode == "follower" && n != fmt.Sprint(follower):
 				ok = false
 			case mode != "leader" && mode != "follower":
 				ok = false
@@ -45,8 +45,20 @@ func TestColocatedMembersShareCPUs(t *testing.T) {
 		}
 		return strings.Join(got, " ")
 	}
-	want := fmt.Sprintf("leader=%d, followers=%d (%d CPUs)", leader, follower, cpus)
-	waitShares(t, procs, check, want)
+	want := fmt.Sprintf("GOMAXPROCS leader=%d, followers=%d (%d CPUs)", leader, follower, cpus)
+	// waitFor reports only what it waited for: what was seen goes to the log.
+	shares := func(live []*corralproc.Proc) func() bool {
+		seen := ""
+		return func() bool {
+			got := check(live)
+			if got != "" && got != seen {
+				t.Logf("GOMAXPROCS by role: %s", got)
+				seen = got
+			}
+			return got == ""
+		}
+	}
+	waitFor(t, want, 15*time.Second, shares(procs))
 
 	// The leader goes: one of the followers takes its place, and its share.
 	for i, p := range procs {
@@ -56,36 +68,7 @@ func TestColocatedMembersShareCPUs(t *testing.T) {
 			break
 		}
 	}
-	waitShares(t, procs, check, want)
-}
-
-func waitShares(t *testing.T, procs []*corralproc.Proc, check func([]*corralproc.Proc) string, want string) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		bad := check(procs)
-		if bad == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GOMAXPROCS by role: got %s, want %s", bad, want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// mntrValue returns one key's value from the member's mntr output ("" if absent).
-func mntrValue(addr, key string) string {
-	out, err := fourlw.SendTimeout(addr, "mntr", time.Second)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(line, key+"\t"); ok {
-			return v
-		}
-	}
-	return ""
+	waitFor(t, want, 15*time.Second, shares(procs))
 }
 
 // TestSteadySysmon: the server runs with GODEBUG's schedtrace at its longest period

@@ -81,18 +81,7 @@ func dial(t *testing.T, addrs ...string) *zk.Conn {
 	return c
 }
 
-func srvrField(addr, field string) string {
-	out, err := fourlw.SendTimeout(addr, "srvr", time.Second)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if v, ok := strings.CutPrefix(line, field+": "); ok {
-			return v
-		}
-	}
-	return ""
-}
+func srvrField(addr, field string) string { return fourlw.Line(addr, "srvr", field+": ") }
 
 func waitFor(t *testing.T, what string, timeout time.Duration, ok func() bool) {
 	t.Helper()

@@ -390,18 +390,7 @@ func (p *Proc) WaitReady() {
 }
 
 // Mode returns the member's Mode line from srvr ("leader", "follower", ...), or "".
-func (p *Proc) Mode() string {
-	out, err := fourlw.SendTimeout(p.addr, "srvr", time.Second)
-	if err != nil {
-		return ""
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if m, ok := strings.CutPrefix(line, "Mode: "); ok {
-			return m
-		}
-	}
-	return ""
-}
+func (p *Proc) Mode() string { return fourlw.Line(p.addr, "srvr", "Mode: ") }
 
 // StartAgainWith restarts a killed process with extra arguments added to those it
 // had (for example --force-new-cluster), without waiting for it to serve.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -42,6 +43,22 @@ func SendTimeout(addr, word string, timeout time.Duration) (string, error) {
 		return string(out), fmt.Errorf("fourlw: read answer to %q from %s: %w", word, addr, err)
 	}
 	return string(out), nil
+}
+
+// Line sends word (with a 1 s bound) and returns what follows prefix on the first
+// line of the answer that starts with it: a srvr field ("Mode: ") or a mntr key
+// ("zk_server_state\t"). It returns "" if no line does or the exchange failed.
+func Line(addr, word, prefix string) string {
+	out, err := SendTimeout(addr, word, time.Second)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // WaitOK polls addr with "ruok" until it answers "imok" or timeout passes. It returns the
